@@ -1,0 +1,170 @@
+"""The `marketplace` command: serve, worker, migrate, demo, create-admin, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from marketplace import errors
+from marketplace.settings import Settings, get_settings
+
+OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from marketplace.migrate import upgrade
+
+    upgrade(settings)
+    print("database is at the latest revision")
+    return 0
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from marketplace.app import create_app
+    from marketplace.migrate import upgrade
+
+    upgrade(settings)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=args.proxy_headers,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from marketplace.worker import run_worker
+
+    return run_worker(settings)
+
+
+def cmd_demo(settings: Settings, _args: argparse.Namespace) -> int:
+    from marketplace.demo.loader import load_demo
+    from marketplace.migrate import upgrade
+
+    upgrade(settings)
+    summary = asyncio.run(load_demo(settings))
+    for line in summary:
+        print(line)
+    return 0
+
+
+async def _create_admin(settings: Settings, email: str, password: str | None) -> tuple[str, bool]:
+    from marketplace.accounts.services import ensure_admin
+    from marketplace.platform import Platform
+
+    platform = Platform.create(settings)
+    try:
+        async with platform.db.transaction() as session:
+            account, created = await ensure_admin(
+                platform, session, email=email, password=password
+            )
+        return account.id, created
+    finally:
+        await platform.close()
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from marketplace.migrate import upgrade
+
+    upgrade(settings)
+    password: str | None = args.password
+    generated = False
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("Password for the new admin (12+ characters): ")
+        else:
+            password = secrets.token_urlsafe(18)
+            generated = True
+    try:
+        account_id, created = asyncio.run(_create_admin(settings, args.email, password))
+    except errors.ValidationFailed as exc:
+        for problem in exc.errors:
+            print(f"error: {problem.pointer.lstrip('/')} {problem.detail}", file=sys.stderr)
+        return 2
+    if created:
+        print(f"created admin {args.email} ({account_id})")
+        if generated:
+            print(f"generated password (shown once): {password}")
+    else:
+        print(f"{args.email} ({account_id}) already existed and now has the admin role; "
+              "its password is unchanged")
+    return 0
+
+
+def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
+    from marketplace.app import all_operations
+    from marketplace.openapi import build_openapi, render
+
+    text = render(build_openapi(all_operations()))
+    target = Path(args.output) if args.output else OPENAPI_PATH
+    if args.check:
+        current = target.read_text() if target.exists() else ""
+        if current != text:
+            print(f"{target} is stale: run `marketplace openapi` and commit it", file=sys.stderr)
+            return 1
+        print(f"{target} is up to date")
+        return 0
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    print(f"wrote {target}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="marketplace", description="Run GovStore.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="apply migrations, then serve HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--proxy-headers", action="store_true",
+        help="trust X-Forwarded-For/Proto (only behind your own load balancer)",
+    )
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="run background jobs from Redis (needs REDIS_URL)").set_defaults(
+        func=cmd_worker
+    )
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(
+        func=cmd_migrate
+    )
+    sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(func=cmd_demo)
+    admin = sub.add_parser("create-admin", help="create an admin account, or promote one")
+    admin.add_argument("email")
+    admin.add_argument("--password", help="omit to be prompted (or get a generated one)")
+    admin.set_defaults(func=cmd_create_admin)
+    openapi = sub.add_parser("openapi", help="write openapi/openapi.json from the code")
+    openapi.add_argument("--check", action="store_true", help="fail if the file is stale")
+    openapi.add_argument("--output", help="write here instead")
+    openapi.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    _configure_logging(settings)
+    result: int = args.func(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Demo data: a realistic guideline version, scopes, schemes, organisations and services."""

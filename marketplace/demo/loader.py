@@ -1,0 +1,168 @@
+"""`marketplace demo`: loads data.json through the ordinary service functions; safe to run again."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from marketplace import errors
+from marketplace.accounts import services as accounts
+from marketplace.accounts.models import BASE_ROLES, Account, Role, TokenKind
+from marketplace.auth import Principal
+from marketplace.guidelines import services as guidelines
+from marketplace.guidelines.models import (
+    GuidelineVersion,
+    KitemarkScheme,
+    Scope,
+    Sensitivity,
+    Severity,
+    Tier,
+    VersionStatus,
+)
+from marketplace.organisations import services as organisations
+from marketplace.organisations.models import MemberRole, Organisation
+from marketplace.platform import Platform
+from marketplace.releases import services as releases
+from marketplace.releases.models import Service
+from marketplace.settings import Settings
+
+
+def demo_data() -> dict[str, Any]:
+    text = resources.files("marketplace.demo").joinpath("data.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def _acting_as(account: Account) -> Principal:
+    return Principal(
+        account_id=account.id, email=account.email, roles=frozenset(account.roles),
+        token_id="demo-loader", token_kind=TokenKind.SESSION, scopes=frozenset(),
+    )
+
+
+async def _accounts(
+    platform: Platform, session: AsyncSession, data: dict[str, Any]
+) -> dict[str, Account]:
+    by_email: dict[str, Account] = {}
+    for entry in data["accounts"]:
+        account = await accounts.account_by_email(session, entry["email"])
+        if account is None:
+            roles = [Role(r) for r in entry["roles"]]
+            base = next((r for r in roles if r in BASE_ROLES), Role.CITIZEN)
+            account = await accounts.register(
+                platform, session, email=entry["email"], password=entry["password"],
+                display_name=entry["display_name"], role=base,
+                extra_roles=frozenset(r for r in roles if r not in BASE_ROLES),
+            )
+            if base not in roles:
+                account.roles = sorted(r.value for r in roles)
+                session.add(account)
+        by_email[account.email] = account
+    return by_email
+
+
+async def load_demo(settings: Settings) -> list[str]:
+    """Create whatever of the demo set is missing; returns a summary, one line per kind."""
+    data = demo_data()
+    platform = Platform.create(settings)
+    created: dict[str, int] = {}
+
+    def count(kind: str) -> None:
+        created[kind] = created.get(kind, 0) + 1
+
+    try:
+        async with platform.db.transaction() as session:
+            people = await _accounts(platform, session, data)
+            admin = _acting_as(
+                next(a for a in people.values() if Role.ADMIN.value in a.roles)
+            )
+            for scope in data["scopes"]:
+                if await session.get(Scope, scope["name"]) is None:
+                    await guidelines.create_scope(
+                        session, admin, name=scope["name"], title=scope["title"],
+                        description=scope["description"], tier=Tier(scope["tier"]),
+                        sensitivity=Sensitivity(scope["sensitivity"]),
+                        data_owner=scope["data_owner"],
+                    )
+                    count("scopes")
+            for scheme in data["kitemark_schemes"]:
+                if await session.get(KitemarkScheme, scheme["slug"]) is None:
+                    await guidelines.create_scheme(
+                        session, admin, slug=scheme["slug"], title=scheme["title"],
+                        description=scheme["description"], criteria=scheme["criteria"],
+                        validity_days=scheme["validity_days"],
+                    )
+                    count("kitemark schemes")
+            await session.flush()
+            for version in data["guideline_versions"]:
+                record = (
+                    await session.exec(
+                        select(GuidelineVersion).where(
+                            GuidelineVersion.version == version["version"]
+                        )
+                    )
+                ).first()
+                if record is None:
+                    record = await guidelines.create_version(
+                        session, admin, version=version["version"], title=version["title"],
+                        guidelines=[
+                            guidelines.GuidelineDraft(
+                                code=g["code"], title=g["title"], text=g["text"],
+                                category=g["category"], severity=Severity(g["severity"]),
+                                check=g["check"], kitemarks=g["kitemarks"],
+                            )
+                            for g in version["guidelines"]
+                        ],
+                    )
+                    count("guideline versions")
+                    await session.flush()
+                if version.get("publish") and record.status is VersionStatus.DRAFT:
+                    await guidelines.publish_version(session, admin, version["version"])
+            await session.flush()
+            for org in data["organisations"]:
+                owner = _acting_as(people[org["owner"]])
+                existing = (
+                    await session.exec(select(Organisation).where(Organisation.name == org["name"]))
+                ).first()
+                if existing is None:
+                    existing = await organisations.create_organisation(
+                        session, owner, name=org["name"], contact_email=org["contact_email"],
+                        company_number=org.get("company_number"),
+                    )
+                    count("organisations")
+                    await session.flush()
+                for email in org.get("developers", []):
+                    member = await organisations.membership_of(
+                        session, existing.id, people[email].id
+                    )
+                    if member is None:
+                        await organisations.add_member(
+                            session, owner, existing.id, email=email, role=MemberRole.DEVELOPER
+                        )
+                for entry in org["services"]:
+                    service = (
+                        await session.exec(select(Service).where(Service.slug == entry["slug"]))
+                    ).first()
+                    if service is not None:
+                        continue
+                    service = await releases.create_service(
+                        session, owner, existing.id, slug=entry["slug"], name=entry["name"]
+                    )
+                    count("services")
+                    try:
+                        await releases.submit_release(session, owner, service.id, entry["manifest"])
+                    except errors.ValidationFailed as exc:
+                        details = "; ".join(f"{e.pointer} {e.detail}" for e in exc.errors)
+                        raise RuntimeError(f"demo manifest {entry['slug']} is invalid: {details}") from exc
+                    count("releases")
+        lines = [f"created {n} {kind}" for kind, n in created.items()] or [
+            "demo data already loaded; nothing to do"
+        ]
+        lines.append("demo sign-ins: see README.md (Demo accounts)")
+        return lines
+    finally:
+        await platform.close()

@@ -1,0 +1,1 @@
+"""The guideline authority's publications: guideline versions, scopes, kitemark schemes, data APIs."""

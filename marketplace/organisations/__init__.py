@@ -1,0 +1,1 @@
+"""Organisations: the providers (startups, charities, councils) that own services, and their members."""

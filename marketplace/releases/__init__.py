@@ -1,0 +1,1 @@
+"""Releases: the manifests providers submit and what happens to them."""

@@ -1,0 +1,368 @@
+"""Typed routes: parse a request into models, authenticate, run one unit of work, serialise.
+
+Every JSON endpoint is declared through a `Router`; the declarations are also the source of
+the OpenAPI document (openapi.py), so the contract cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import time
+import typing
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from marketplace import errors
+from marketplace.accounts.models import TokenScope
+from marketplace.auth import Principal, authenticate, bearer_token
+from marketplace.db import discard_after_commit, run_after_commit
+from marketplace.problems import from_domain_error, internal_error
+
+if typing.TYPE_CHECKING:
+    from marketplace.platform import Platform
+
+logger = logging.getLogger("govstore.http")
+
+REQUESTS = Counter(
+    "govstore_http_requests_total", "HTTP requests", ["method", "route", "status"]
+)
+LATENCY = Histogram(
+    "govstore_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
+)
+
+Handler = Callable[..., Awaitable[Any]]
+_INJECTED = {"request", "session", "principal", "body", "query", "platform"}
+
+
+class Auth:
+    PUBLIC = "public"  # no authentication; an Authorization header is ignored
+    OPTIONAL = "optional"  # a valid token identifies the caller; none is fine
+    REQUIRED = "required"  # 401 without a valid bearer token
+
+
+@dataclass
+class Operation:
+    """One HTTP operation: what it accepts, who may call it, what it returns."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    status_code: int
+    auth: str
+    token_scope: TokenScope | None
+    creates: bool
+    body_model: type[BaseModel] | None = None
+    query_model: type[BaseModel] | None = None
+    response_model: Any = None
+    errors: tuple[int, ...] = ()
+    extra_responses: dict[int, str] = field(default_factory=dict)
+    response_headers: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.handler.__doc__ or "")
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+    @property
+    def is_write(self) -> bool:
+        return self.method != "GET"
+
+
+def _pointer(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in loc]
+    return "".join("/" + p for p in parts)
+
+
+def field_errors_from(exc: ValidationError, *, prefix: tuple[int | str, ...] = ()) -> list[
+    errors.FieldError
+]:
+    seen: set[tuple[str, str]] = set()
+    out: list[errors.FieldError] = []
+    for item in exc.errors(include_url=False, include_input=False):
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "is not allowed"
+        elif item["type"] == "missing":
+            message = "is required"
+        key = (_pointer(prefix + loc), message)
+        if key not in seen:
+            seen.add(key)
+            out.append(errors.FieldError(pointer=key[0], detail=message))
+    return out
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
+        except ValueError:
+            raise errors.MalformedRequest("Content-Length is not a number") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"the body may be at most {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def is_json_media_type(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def parse_json_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+    raw = await read_body(request, limit)
+    if not is_json_media_type(request.headers.get("content-type", "")):
+        raise errors.UnsupportedMediaType("send the body as application/json")
+    if not raw.strip():
+        raise errors.MalformedRequest("the request body is empty; send a JSON object")
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.MalformedRequest(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise errors.ValidationFailed(
+            [errors.FieldError(pointer="", detail="must be a JSON object")]
+        )
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        raise errors.ValidationFailed(field_errors_from(exc)) from None
+
+
+def parse_query(request: Request, model: type[BaseModel]) -> BaseModel:
+    params: dict[str, Any] = {}
+    for key in request.query_params:
+        values = request.query_params.getlist(key)
+        annotation = model.model_fields.get(key)
+        is_list = annotation is not None and typing.get_origin(annotation.annotation) is list
+        params[key] = values if is_list else values[-1]
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        raise errors.MalformedRequest(
+            "invalid query parameters",
+            [
+                errors.FieldError(pointer="", detail=e.detail, parameter=e.pointer.lstrip("/"))
+                for e in field_errors_from(exc)
+            ],
+        ) from None
+
+
+class Router:
+    """Collects operations for one area of the API (one OpenAPI tag)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+        self.operations: list[Operation] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        status_code: int = 200,
+        auth: str = Auth.REQUIRED,
+        scope: TokenScope | None = None,
+        creates: bool = False,
+        errors: tuple[int, ...] = (),
+        extra_responses: Mapping[int, str] | None = None,
+        response_headers: Mapping[int, dict[str, str]] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        def decorator(handler: Handler) -> Handler:
+            hints = typing.get_type_hints(handler)
+            body_model = hints.get("body")
+            query_model = hints.get("query")
+            response_model = hints.get("return")
+            if response_model is type(None):
+                response_model = None
+            if auth != Auth.PUBLIC and scope is None and method != "GET":
+                raise TypeError(f"{handler.__name__}: write operations must name a token scope")
+            self.operations.append(
+                Operation(
+                    method=method,
+                    path=path,
+                    handler=handler,
+                    summary=summary,
+                    tag=self.tag,
+                    status_code=status_code,
+                    auth=auth,
+                    token_scope=scope
+                    if scope is not None or auth == Auth.PUBLIC
+                    else TokenScope.READ,
+                    creates=creates,
+                    body_model=body_model,
+                    query_model=query_model,
+                    response_model=response_model,
+                    errors=errors,
+                    extra_responses=dict(extra_responses or {}),
+                    response_headers=dict(response_headers or {}),
+                )
+            )
+            return handler
+
+        return decorator
+
+    def get(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **kwargs)
+
+
+def serialise(op: Operation, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204 if op.status_code in (200, 204) else op.status_code)
+    if isinstance(result, BaseModel):
+        payload = result.model_dump_json(by_alias=True)
+    else:
+        payload = json.dumps(result, ensure_ascii=False, default=str)
+    return Response(payload, status_code=op.status_code, media_type="application/json")
+
+
+async def _principal_for(request: Request, session: AsyncSession, op: Operation) -> Principal | None:
+    if op.auth == Auth.PUBLIC:
+        return None
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None:
+        if op.auth == Auth.REQUIRED:
+            raise errors.Unauthenticated("sign in and send 'Authorization: Bearer <token>'")
+        return None
+    principal = await authenticate(session, token)
+    if op.token_scope is not None:
+        principal.require_scope(op.token_scope)
+    return principal
+
+
+def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
+    """The Starlette endpoint for one operation."""
+    from marketplace import idempotency  # import here: idempotency builds on routing's parsing
+
+    params = inspect.signature(op.handler).parameters
+    route_label = op.path
+
+    async def run(request: Request) -> Response:
+        platform: Platform = request.app.state.platform
+        settings = platform.settings
+        db = platform.db
+        principal: Principal | None = None
+        body_bytes: bytes | None = None
+        key: str | None = None
+        async with db.session(write=op.is_write) as session:
+            try:
+                principal = await _principal_for(request, session, op)
+                kwargs: dict[str, Any] = {}
+                if "request" in params:
+                    kwargs["request"] = request
+                if "session" in params:
+                    kwargs["session"] = session
+                if "platform" in params:
+                    kwargs["platform"] = request.app.state.platform
+                if "principal" in params:
+                    kwargs["principal"] = principal
+                if op.query_model is not None:
+                    kwargs["query"] = parse_query(request, op.query_model)
+                if op.body_model is not None:
+                    kwargs["body"] = await parse_json_body(
+                        request, op.body_model, settings.max_body_bytes
+                    )
+                    body_bytes = json.dumps(
+                        kwargs["body"].model_dump(mode="json"), sort_keys=True
+                    ).encode()
+                for name in params:
+                    if name not in _INJECTED:
+                        kwargs[name] = request.path_params[name]
+                replay = None
+                if op.creates:
+                    key = idempotency.key_from(request)
+                    if key is not None:
+                        replay = await idempotency.lookup(
+                            session, key, principal, request, body_bytes or b""
+                        )
+                if replay is not None:
+                    response = replay
+                else:
+                    response = serialise(op, await op.handler(**kwargs))
+                    if key is not None and 200 <= response.status_code < 300:
+                        await idempotency.store(
+                            session, key, principal, request, body_bytes or b"", response,
+                            ttl_hours=settings.idempotency_ttl_hours,
+                        )
+                if op.is_write:
+                    await session.commit()
+            except errors.DomainError as exc:
+                discard_after_commit(session)
+                await session.rollback()
+                return from_domain_error(exc)
+            except Exception as exc:
+                discard_after_commit(session)
+                await session.rollback()
+                if key is not None and idempotency.is_duplicate_key(exc):
+                    return await idempotency.replay_after_race(
+                        db, key, principal, request, body_bytes or b""
+                    )
+                raise
+        await run_after_commit(session)
+        return response
+
+    async def handle(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            response = await run(request)
+        except Exception:
+            logger.exception("unhandled error in %s %s", op.method, route_label)
+            response = internal_error()
+        LATENCY.labels(op.method, route_label).observe(time.perf_counter() - started)
+        REQUESTS.labels(op.method, route_label, str(response.status_code)).inc()
+        return response
+
+    handle.__name__ = op.operation_id
+    return handle
+
+
+def starlette_routes(operations: list[Operation]) -> list[Route]:
+    """One Starlette route per operation; Starlette tries the next route on a method mismatch."""
+    return [
+        Route(op.path, endpoint(op), methods=[op.method], name=op.operation_id)
+        for op in operations
+    ]
+
+
+def status_phrase(code: int) -> str:
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Response"

@@ -1,0 +1,79 @@
+"""Configuration: every environment variable the platform reads, with its documented default."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Read from the environment; see docs/configuration.md for the table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GOVSTORE_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    data_dir: Path = Field(default=Path("./var"))
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "GOVSTORE_DATABASE_URL")
+    )
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "GOVSTORE_REDIS_URL")
+    )
+    base_url: str = "http://127.0.0.1:8000"
+    bootstrap_admin_email: str | None = None
+    bootstrap_admin_password: str | None = None
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    access_token_ttl_seconds: int = Field(default=3600, ge=60)
+    api_token_max_days: int = Field(default=365, ge=1)
+    # Requests per window per client address, and per bearer token.
+    rate_limit_per_address: int = Field(default=1200, ge=1)
+    rate_limit_per_token: int = Field(default=600, ge=1)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    # Failed logins per account and address before login is throttled.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # argon2id cost; the defaults follow RFC 9106's second recommendation (64 MiB, 3 passes).
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("GOVSTORE_BASE_URL must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url", "redis_url", "bootstrap_admin_email", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'govstore.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def base_url_is_loopback(self) -> bool:
+        host = urlsplit(self.base_url).hostname or ""
+        return host in {"localhost", "::1"} or host.startswith("127.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,239 @@
+"""The SDK's exceptions, and parsing RFC 9457 problem documents into them.
+
+The tree::
+
+    GovStoreError
+    ├── APIConnectionError           the server could not be reached, or the connection broke
+    ├── APITimeoutError              no answer within the timeout
+    └── APIStatusError               the server answered 4xx or 5xx (a problem document)
+        ├── BadRequestError          400 malformed request
+        ├── AuthenticationError      401 no or bad credentials
+        ├── PermissionDeniedError    403 not allowed
+        ├── NotFoundError            404 not found, or not visible to the caller
+        ├── ConflictError            409 illegal state transition or conflict
+        ├── PreconditionFailedError  412
+        ├── PayloadTooLargeError     413
+        ├── UnsupportedMediaTypeError 415
+        ├── UnprocessableEntityError 422 invalid content; `errors` holds every field's pointer
+        ├── RateLimitError           429; `retry_after` seconds, when the server said
+        └── ServerError              5xx
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "FieldError",
+    "GovStoreError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "PreconditionFailedError",
+    "RateLimitError",
+    "ServerError",
+    "UnprocessableEntityError",
+    "UnsupportedMediaTypeError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One invalid field: a JSON pointer (RFC 6901) into the request body and what is wrong."""
+
+    pointer: str
+    detail: str
+
+
+class GovStoreError(Exception):
+    """Base of every error the SDK raises."""
+
+
+class APIConnectionError(GovStoreError):
+    """The request never got an HTTP answer: refused, reset, DNS failure and the like."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APITimeoutError(GovStoreError):
+    """The server did not answer within the client's timeout."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.request = request
+
+
+class APIStatusError(GovStoreError):
+    """The server answered with an error status; the fields come from its problem document.
+
+    `problem` is the whole document as sent (empty when the body was not JSON), so
+    extension members the server adds are never lost.
+    """
+
+    status: int
+    title: str
+    detail: str | None
+    type: str
+    errors: list[FieldError]
+    problem: dict[str, Any]
+    response: httpx.Response
+
+    def __init__(self, response: httpx.Response, problem: dict[str, Any] | None = None) -> None:
+        problem = dict(problem or {})
+        self.response = response
+        self.problem = problem
+        self.status = _int_or(problem.get("status"), response.status_code)
+        self.title = _str_or(problem.get("title"), response.reason_phrase or "HTTP error")
+        self.detail = _optional_str(problem.get("detail"))
+        self.type = _str_or(problem.get("type"), "about:blank")
+        self.errors = _field_errors(problem.get("errors"))
+        message = f"{self.status} {self.title}"
+        if self.detail:
+            message += f": {self.detail}"
+        for error in self.errors:
+            message += f"\n  {error.pointer or '/'}: {error.detail}"
+        super().__init__(message)
+
+
+class BadRequestError(APIStatusError):
+    """400: the request was malformed (unparseable JSON, wrong shape)."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: no credentials, or credentials the server does not accept."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: signed in, but not allowed to do this."""
+
+
+class NotFoundError(APIStatusError):
+    """404: not found, or it exists but the caller may not see it."""
+
+
+class ConflictError(APIStatusError):
+    """409: an illegal state transition, or a clash with something that exists."""
+
+
+class PreconditionFailedError(APIStatusError):
+    """412: a precondition (such as If-Match) did not hold."""
+
+
+class PayloadTooLargeError(APIStatusError):
+    """413: the request body is larger than the server accepts."""
+
+
+class UnsupportedMediaTypeError(APIStatusError):
+    """415: the request body's content type is not accepted."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: well-formed but invalid content; `errors` points at every bad field."""
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; `retry_after` is how many seconds to wait, when known."""
+
+    retry_after: float | None
+
+    def __init__(self, response: httpx.Response, problem: dict[str, Any] | None = None) -> None:
+        super().__init__(response, problem)
+        self.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+
+
+class ServerError(APIStatusError):
+    """5xx: the server failed; the request may be worth retrying later."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    412: PreconditionFailedError,
+    413: PayloadTooLargeError,
+    415: UnsupportedMediaTypeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_from_response(response: httpx.Response) -> APIStatusError:
+    """The exception for an error response, its fields read from the problem document."""
+    problem = _read_problem(response)
+    code = response.status_code
+    if code in _STATUS_ERRORS:
+        error_class = _STATUS_ERRORS[code]
+    elif code >= 500:
+        error_class = ServerError
+    else:
+        error_class = APIStatusError
+    return error_class(response, problem)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header: delay-seconds or an HTTP date (RFC 9110)."""
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _read_problem(response: httpx.Response) -> dict[str, Any]:
+    # Any JSON object is read, not only application/problem+json, so a proxy or an
+    # older server answering plain JSON still yields a useful title and detail.
+    try:
+        body = json.loads(response.content) if response.content else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        return body
+    text = response.text.strip() if response.content else ""
+    return {"detail": text[:500]} if text else {}
+
+
+def _field_errors(raw: object) -> list[FieldError]:
+    if not isinstance(raw, list):
+        return []
+    errors = []
+    for item in raw:
+        if isinstance(item, dict):
+            errors.append(
+                FieldError(pointer=str(item.get("pointer", "")), detail=str(item.get("detail", "")))
+            )
+    return errors
+
+
+def _int_or(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _str_or(value: object, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -1,0 +1,130 @@
+"""The rules services are held to: guideline versions, the manifest schema, scopes, kitemarks.
+
+Admins write them; anyone may read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._models import Guideline, GuidelineVersion, KitemarkScheme, Scope
+from .._pagination import PageSpec
+from .._request import RequestSpec, parse_json_object, parse_model, path
+from ._core import M, Resource, endpoint, paginated
+
+
+class Guidelines(Resource[M]):
+    """`/v1/guidelines`: versioned guidelines; a published version never changes."""
+
+    @endpoint
+    def create(
+        self, version: str, title: str, guidelines: Sequence[Guideline | Mapping[str, Any]]
+    ) -> RequestSpec[GuidelineVersion]:
+        """Create a draft version."""
+        body = {
+            "version": version,
+            "title": title,
+            "guidelines": [
+                item.model_dump(mode="json") if isinstance(item, Guideline) else dict(item)
+                for item in guidelines
+            ],
+        }
+        return RequestSpec(
+            "POST", "/v1/guidelines", parse_model(GuidelineVersion), json=body, creates=True
+        )
+
+    @endpoint
+    def publish(self, version: str) -> RequestSpec[GuidelineVersion]:
+        """Publish a draft version; from then on it is immutable."""
+        return RequestSpec(
+            "POST", path("/v1/guidelines/{}/publish", version), parse_model(GuidelineVersion)
+        )
+
+    @endpoint
+    def current(self) -> RequestSpec[GuidelineVersion]:
+        """The version releases are reviewed against now."""
+        return RequestSpec("GET", "/v1/guidelines/current", parse_model(GuidelineVersion))
+
+    @endpoint
+    def get(self, version: str) -> RequestSpec[GuidelineVersion]:
+        """One version, draft or published."""
+        return RequestSpec("GET", path("/v1/guidelines/{}", version), parse_model(GuidelineVersion))
+
+    @paginated
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PageSpec[GuidelineVersion]:
+        """Every version."""
+        return PageSpec("/v1/guidelines", GuidelineVersion, limit=limit, cursor=cursor)
+
+
+class Schemas(Resource[M]):
+    """`/v1/schemas`: JSON Schemas (draft 2020-12) of what providers submit."""
+
+    @endpoint
+    def service_manifest(self) -> RequestSpec[dict[str, Any]]:
+        """The JSON Schema every release's manifest must meet."""
+        return RequestSpec("GET", "/v1/schemas/service-manifest", parse_json_object)
+
+
+class Scopes(Resource[M]):
+    """`/v1/scopes`: the data scopes services may ask citizens for."""
+
+    @endpoint
+    def create(
+        self,
+        name: str,
+        title: str,
+        description: str,
+        tier: str,
+        sensitivity: str,
+        data_owner: str,
+    ) -> RequestSpec[Scope]:
+        """Define a scope: `tier` is `status`, `summary` or `record`; `sensitivity` `low`/`high`."""
+        body = {
+            "name": name,
+            "title": title,
+            "description": description,
+            "tier": tier,
+            "sensitivity": sensitivity,
+            "data_owner": data_owner,
+        }
+        return RequestSpec("POST", "/v1/scopes", parse_model(Scope), json=body, creates=True)
+
+    @paginated
+    def list(self, *, limit: int | None = None, cursor: str | None = None) -> PageSpec[Scope]:
+        """Every scope."""
+        return PageSpec("/v1/scopes", Scope, limit=limit, cursor=cursor)
+
+
+class KitemarkSchemes(Resource[M]):
+    """`/v1/kitemark-schemes`: what a kitemark certifies and for how long."""
+
+    @endpoint
+    def create(
+        self,
+        slug: str,
+        title: str,
+        description: str,
+        criteria: Sequence[str],
+        validity_days: int,
+    ) -> RequestSpec[KitemarkScheme]:
+        """Define a scheme; `criteria` are the guideline codes a service must pass."""
+        body = {
+            "slug": slug,
+            "title": title,
+            "description": description,
+            "criteria": list(criteria),
+            "validity_days": validity_days,
+        }
+        return RequestSpec(
+            "POST", "/v1/kitemark-schemes", parse_model(KitemarkScheme), json=body, creates=True
+        )
+
+    @paginated
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PageSpec[KitemarkScheme]:
+        """Every scheme."""
+        return PageSpec("/v1/kitemark-schemes", KitemarkScheme, limit=limit, cursor=cursor)

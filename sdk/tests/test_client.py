@@ -1,0 +1,553 @@
+"""Every resource method: its HTTP method, path, body and parsed result, on both clients."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+import govstore
+from govstore.resources import Resource
+
+from .support import BASE_URL, MockServer
+
+CREATED = "2026-01-02T03:04:05Z"
+ACCOUNT = {"id": "acc_1", "email": "p@example.test", "display_name": "P", "roles": ["admin"]}
+API_TOKEN = {
+    "id": "tok_1",
+    "name": "ci",
+    "prefix": "gst_ab12",
+    "scopes": ["releases:write"],
+    "expires_at": "2026-04-02T03:04:05Z",
+    "created_at": CREATED,
+    "token": "gst_ab12_secret",
+}
+MEMBER = {
+    "account_id": "acc_2",
+    "email": "d@example.test",
+    "display_name": "D",
+    "role": "developer",
+}
+ORGANISATION = {
+    "id": "org_1",
+    "name": "Acme",
+    "contact_email": "hello@acme.test",
+    "company_number": "01234567",
+    "members": [MEMBER],
+    "created_at": CREATED,
+}
+GUIDELINE = {
+    "code": "PRIV-1",
+    "title": "Minimal data",
+    "text": "Ask only for what you need.",
+    "category": "privacy",
+    "severity": "blocking",
+    "check": "lowest-sufficient-tier",
+    "kitemarks": ["privacy-assured"],
+}
+GUIDELINE_VERSION = {
+    "version": "2026.1",
+    "title": "First",
+    "status": "draft",
+    "published_at": None,
+    "guidelines": [GUIDELINE],
+}
+SCOPE = {
+    "name": "income.verify",
+    "title": "Verify income",
+    "description": "Yes or no: income under a threshold",
+    "tier": "status",
+    "sensitivity": "low",
+    "data_owner": "HMRC",
+}
+SCHEME = {
+    "slug": "privacy-assured",
+    "title": "Privacy assured",
+    "description": "Handles data well",
+    "criteria": ["PRIV-1"],
+    "validity_days": 365,
+}
+DATA_API = {
+    "id": "dapi_1",
+    "name": "HMRC income",
+    "data_owner": "HMRC",
+    "client_id": "dapi_client",
+    "client_secret": "s3cret",
+}
+RELEASE = {
+    "id": "rel_1",
+    "service_id": "svc_1",
+    "status": "submitted",
+    "manifest": {"name": "Acme GP Online"},
+    "guideline_version": "2026.1",
+    "previous_release_id": None,
+    "created_at": CREATED,
+    "updated_at": CREATED,
+    "history": [{"status": "submitted", "at": CREATED, "actor": "acc_1"}],
+}
+SERVICE = {
+    "id": "svc_1",
+    "slug": "acme-gp",
+    "name": "Acme GP Online",
+    "organisation_id": "org_1",
+    "created_at": CREATED,
+    "releases": [RELEASE],
+}
+SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}
+
+
+def page(*items: dict[str, Any]) -> dict[str, Any]:
+    return {"items": list(items), "next_cursor": None}
+
+
+@dataclass
+class Case:
+    call: Callable[[Any], Any]
+    method: str
+    path: str
+    body: Any
+    answer: Any
+    result: type | None
+    creates: bool = False
+    status: int = 200
+    paginated: bool = False
+
+
+CASES: dict[str, Case] = {
+    "accounts.register": Case(
+        lambda c: c.accounts.register("p@example.test", "pw", "P", "provider"),
+        "POST",
+        "/v1/accounts",
+        {"email": "p@example.test", "password": "pw", "display_name": "P", "role": "provider"},
+        ACCOUNT,
+        govstore.Account,
+        creates=True,
+        status=201,
+    ),
+    "auth.login": Case(
+        lambda c: c.auth.login("p@example.test", "pw"),
+        "POST",
+        "/v1/auth/login",
+        {"email": "p@example.test", "password": "pw"},
+        {"access_token": "t", "token_type": "Bearer", "expires_in": 3600},
+        govstore.LoginResult,
+    ),
+    "account.get": Case(
+        lambda c: c.account.get(), "GET", "/v1/account", None, ACCOUNT, govstore.Account
+    ),
+    "account.api_tokens.create": Case(
+        lambda c: c.account.api_tokens.create("ci", 90, ["releases:write"]),
+        "POST",
+        "/v1/account/api-tokens",
+        {"name": "ci", "expires_in_days": 90, "scopes": ["releases:write"]},
+        API_TOKEN,
+        govstore.ApiToken,
+        creates=True,
+        status=201,
+    ),
+    "account.api_tokens.list": Case(
+        lambda c: c.account.api_tokens.list(),
+        "GET",
+        "/v1/account/api-tokens",
+        None,
+        page(API_TOKEN),
+        govstore.ApiToken,
+        paginated=True,
+    ),
+    "account.api_tokens.revoke": Case(
+        lambda c: c.account.api_tokens.revoke("tok_1"),
+        "DELETE",
+        "/v1/account/api-tokens/tok_1",
+        None,
+        None,
+        None,
+        status=204,
+    ),
+    "admin.set_roles": Case(
+        lambda c: c.admin.set_roles("acc_1", ["reviewer", "admin"]),
+        "POST",
+        "/v1/admin/accounts/acc_1/roles",
+        {"roles": ["reviewer", "admin"]},
+        ACCOUNT,
+        govstore.Account,
+    ),
+    "admin.data_apis.create": Case(
+        lambda c: c.admin.data_apis.create("HMRC income", "HMRC"),
+        "POST",
+        "/v1/admin/data-apis",
+        {"name": "HMRC income", "data_owner": "HMRC"},
+        DATA_API,
+        govstore.DataApiCredentials,
+        creates=True,
+        status=201,
+    ),
+    "guidelines.create": Case(
+        lambda c: c.guidelines.create("2026.1", "First", [govstore.Guideline(**GUIDELINE)]),
+        "POST",
+        "/v1/guidelines",
+        {"version": "2026.1", "title": "First", "guidelines": [GUIDELINE]},
+        GUIDELINE_VERSION,
+        govstore.GuidelineVersion,
+        creates=True,
+        status=201,
+    ),
+    "guidelines.create with dicts": Case(
+        lambda c: c.guidelines.create("2026.1", "First", [GUIDELINE]),
+        "POST",
+        "/v1/guidelines",
+        {"version": "2026.1", "title": "First", "guidelines": [GUIDELINE]},
+        GUIDELINE_VERSION,
+        govstore.GuidelineVersion,
+        creates=True,
+        status=201,
+    ),
+    "guidelines.publish": Case(
+        lambda c: c.guidelines.publish("2026.1"),
+        "POST",
+        "/v1/guidelines/2026.1/publish",
+        None,
+        {**GUIDELINE_VERSION, "status": "published", "published_at": CREATED},
+        govstore.GuidelineVersion,
+    ),
+    "guidelines.list": Case(
+        lambda c: c.guidelines.list(),
+        "GET",
+        "/v1/guidelines",
+        None,
+        page(GUIDELINE_VERSION),
+        govstore.GuidelineVersion,
+        paginated=True,
+    ),
+    "guidelines.current": Case(
+        lambda c: c.guidelines.current(),
+        "GET",
+        "/v1/guidelines/current",
+        None,
+        GUIDELINE_VERSION,
+        govstore.GuidelineVersion,
+    ),
+    "guidelines.get": Case(
+        lambda c: c.guidelines.get("2026.1"),
+        "GET",
+        "/v1/guidelines/2026.1",
+        None,
+        GUIDELINE_VERSION,
+        govstore.GuidelineVersion,
+    ),
+    "schemas.service_manifest": Case(
+        lambda c: c.schemas.service_manifest(),
+        "GET",
+        "/v1/schemas/service-manifest",
+        None,
+        SCHEMA,
+        dict,
+    ),
+    "scopes.create": Case(
+        lambda c: c.scopes.create(**SCOPE),
+        "POST",
+        "/v1/scopes",
+        SCOPE,
+        SCOPE,
+        govstore.Scope,
+        creates=True,
+        status=201,
+    ),
+    "scopes.list": Case(
+        lambda c: c.scopes.list(),
+        "GET",
+        "/v1/scopes",
+        None,
+        page(SCOPE),
+        govstore.Scope,
+        paginated=True,
+    ),
+    "kitemark_schemes.create": Case(
+        lambda c: c.kitemark_schemes.create(**SCHEME),
+        "POST",
+        "/v1/kitemark-schemes",
+        SCHEME,
+        SCHEME,
+        govstore.KitemarkScheme,
+        creates=True,
+        status=201,
+    ),
+    "kitemark_schemes.list": Case(
+        lambda c: c.kitemark_schemes.list(),
+        "GET",
+        "/v1/kitemark-schemes",
+        None,
+        page(SCHEME),
+        govstore.KitemarkScheme,
+        paginated=True,
+    ),
+    "organisations.create": Case(
+        lambda c: c.organisations.create("Acme", "hello@acme.test", company_number="01234567"),
+        "POST",
+        "/v1/organisations",
+        {"name": "Acme", "contact_email": "hello@acme.test", "company_number": "01234567"},
+        ORGANISATION,
+        govstore.Organisation,
+        creates=True,
+        status=201,
+    ),
+    "organisations.create without company number": Case(
+        lambda c: c.organisations.create("Acme", "hello@acme.test"),
+        "POST",
+        "/v1/organisations",
+        {"name": "Acme", "contact_email": "hello@acme.test"},
+        ORGANISATION,
+        govstore.Organisation,
+        creates=True,
+        status=201,
+    ),
+    "organisations.get": Case(
+        lambda c: c.organisations.get("org_1"),
+        "GET",
+        "/v1/organisations/org_1",
+        None,
+        ORGANISATION,
+        govstore.Organisation,
+    ),
+    "organisations.list": Case(
+        lambda c: c.organisations.list(),
+        "GET",
+        "/v1/organisations",
+        None,
+        page(ORGANISATION),
+        govstore.Organisation,
+        paginated=True,
+    ),
+    "organisations.add_member": Case(
+        lambda c: c.organisations.add_member("org_1", "d@example.test", "developer"),
+        "POST",
+        "/v1/organisations/org_1/members",
+        {"email": "d@example.test", "role": "developer"},
+        MEMBER,
+        govstore.Member,
+        creates=True,
+        status=201,
+    ),
+    "services.create": Case(
+        lambda c: c.services.create("org_1", "acme-gp", "Acme GP Online"),
+        "POST",
+        "/v1/organisations/org_1/services",
+        {"slug": "acme-gp", "name": "Acme GP Online"},
+        SERVICE,
+        govstore.Service,
+        creates=True,
+        status=201,
+    ),
+    "services.get": Case(
+        lambda c: c.services.get("svc_1"),
+        "GET",
+        "/v1/services/svc_1",
+        None,
+        SERVICE,
+        govstore.Service,
+    ),
+    "services.list": Case(
+        lambda c: c.services.list("org_1"),
+        "GET",
+        "/v1/organisations/org_1/services",
+        None,
+        page(SERVICE),
+        govstore.Service,
+        paginated=True,
+    ),
+    "releases.submit": Case(
+        lambda c: c.releases.submit("svc_1", {"name": "Acme GP Online"}),
+        "POST",
+        "/v1/services/svc_1/releases",
+        {"manifest": {"name": "Acme GP Online"}},
+        RELEASE,
+        govstore.Release,
+        creates=True,
+        status=201,
+    ),
+    "releases.get": Case(
+        lambda c: c.releases.get("svc_1", "rel_1"),
+        "GET",
+        "/v1/services/svc_1/releases/rel_1",
+        None,
+        RELEASE,
+        govstore.Release,
+    ),
+    "releases.list": Case(
+        lambda c: c.releases.list("svc_1"),
+        "GET",
+        "/v1/services/svc_1/releases",
+        None,
+        page(RELEASE),
+        govstore.Release,
+        paginated=True,
+    ),
+    "releases.withdraw": Case(
+        lambda c: c.releases.withdraw("svc_1", "rel_1"),
+        "POST",
+        "/v1/services/svc_1/releases/rel_1/withdraw",
+        None,
+        {**RELEASE, "status": "withdrawn"},
+        govstore.Release,
+    ),
+}
+
+
+def server_for(case: Case) -> MockServer:
+    if case.answer is None:
+        return MockServer(httpx.Response(case.status))
+    return MockServer(httpx.Response(case.status, json=case.answer))
+
+
+def check_request(case: Case, server: MockServer) -> None:
+    assert len(server.requests) == 1
+    request = server.last
+    assert request.method == case.method
+    assert request.url.path == case.path
+    if case.body is None:
+        assert request.content == b""
+    else:
+        assert request.headers["Content-Type"] == "application/json"
+        assert server.body() == case.body
+    assert ("Idempotency-Key" in request.headers) is case.creates
+
+
+def check_result(case: Case, result: Any) -> None:
+    if case.result is None:
+        assert result is None
+    elif case.paginated:
+        assert [type(item) for item in result] == [case.result]
+    else:
+        assert isinstance(result, case.result)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_sync_call(name: str) -> None:
+    case = CASES[name]
+    server = server_for(case)
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        result = case.call(client)
+        if case.paginated:
+            result = list(result)
+
+    check_request(case, server)
+    check_result(case, result)
+
+
+@pytest.mark.parametrize("name", CASES)
+async def test_async_call(name: str) -> None:
+    case = CASES[name]
+    server = server_for(case)
+
+    async with govstore.AsyncClient(
+        base_url=BASE_URL, token="t", transport=server.transport
+    ) as client:
+        if case.paginated:
+            result: Any = [item async for item in case.call(client)]
+        else:
+            result = await case.call(client)
+
+    check_request(case, server)
+    check_result(case, result)
+
+
+def test_every_resource_method_is_covered() -> None:
+    with govstore.Client() as client:
+        methods = {f"{path}.{name}" for path, _, name, _ in resource_methods(client)}
+    covered = {name.split(" ")[0] for name in CASES}
+    assert methods == covered
+
+
+def test_ids_are_escaped_in_paths() -> None:
+    server = MockServer(httpx.Response(200, json=ORGANISATION))
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        client.organisations.get("../admin?x=1")
+
+    assert server.last.url.raw_path == b"/v1/organisations/..%2Fadmin%3Fx%3D1"
+
+
+def test_invalid_manifest_raises_with_every_pointer() -> None:
+    server = MockServer(
+        httpx.Response(
+            422,
+            headers={"Content-Type": "application/problem+json"},
+            json={
+                "type": "about:blank",
+                "title": "Invalid content",
+                "status": 422,
+                "detail": "2 fields failed validation",
+                "errors": [
+                    {"pointer": "/manifest/category", "detail": "not one of the categories"},
+                    {"pointer": "/manifest/support_email", "detail": "required"},
+                ],
+            },
+        )
+    )
+
+    client = govstore.Client(base_url=BASE_URL, transport=server.transport)
+    with client, pytest.raises(govstore.UnprocessableEntityError) as raised:
+        client.releases.submit("svc_1", {"category": "toys"})
+
+    assert [e.pointer for e in raised.value.errors] == [
+        "/manifest/category",
+        "/manifest/support_email",
+    ]
+
+
+# The sync and async surfaces
+
+
+def resource_methods(client: Any) -> list[tuple[str, Resource[Any], str, Callable[..., Any]]]:
+    """(resource path, resource, method name, bound method) for every call a client offers."""
+    found = []
+
+    def walk(path: str, resource: Resource[Any]) -> None:
+        for name in dir(resource):
+            if name.startswith("_"):
+                continue
+            attribute = getattr(resource, name)
+            if isinstance(attribute, Resource):
+                walk(f"{path}.{name}", attribute)
+            elif callable(attribute):
+                found.append((path, resource, name, attribute))
+
+    for name, attribute in vars(client).items():
+        if isinstance(attribute, Resource):
+            walk(name, attribute)
+    return sorted(found, key=lambda entry: (entry[0], entry[2]))
+
+
+def test_sync_and_async_clients_expose_the_same_methods() -> None:
+    with govstore.Client() as sync_client:
+        sync_methods = resource_methods(sync_client)
+    async_methods = resource_methods(govstore.AsyncClient())
+
+    assert [(p, n) for p, _, n, _ in sync_methods] == [(p, n) for p, _, n, _ in async_methods]
+    assert len(sync_methods) == 29
+    for (path, _, name, sync_method), (_, _, _, async_method) in zip(
+        sync_methods, async_methods, strict=True
+    ):
+        where = f"{path}.{name}"
+        assert inspect.signature(sync_method) == inspect.signature(async_method), where
+        assert sync_method.__doc__ and sync_method.__doc__ == async_method.__doc__, where
+        assert not inspect.iscoroutinefunction(sync_method), where
+        if where in {c for c, case in CASES.items() if case.paginated}:
+            assert not inspect.iscoroutinefunction(async_method), where
+        else:
+            assert inspect.iscoroutinefunction(async_method), where
+
+
+def test_both_clients_have_the_same_public_attributes() -> None:
+    def public(cls: type) -> set[str]:
+        return {name for name in dir(cls) if not name.startswith("_")}
+
+    with govstore.Client() as client:
+        sync_attributes = public(type(client)) | set(vars(client))
+    async_attributes = public(govstore.AsyncClient) | set(vars(govstore.AsyncClient()))
+
+    assert sync_attributes - {"close"} == async_attributes - {"aclose"}

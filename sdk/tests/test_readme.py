@@ -1,0 +1,24 @@
+"""The README's examples are real code: they must at least compile.
+
+Running them needs a live server; the end-to-end suite does that.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.M | re.S)
+
+
+def test_the_readme_has_examples() -> None:
+    assert len(python_blocks()) >= 3
+
+
+def test_every_example_compiles() -> None:
+    for index, block in enumerate(python_blocks()):
+        compile(block, f"README.md block {index}", "exec")
