@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -51,11 +52,38 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
         or len(values) != arity
         or not all(isinstance(v, str | int | float) for v in values)
     ):
-        raise errors.MalformedRequest(
-            "invalid cursor",
-            [errors.FieldError(pointer="", detail="is not a cursor this API issued", parameter="cursor")],
-        )
+        raise _bad_cursor()
     return values
+
+
+def _bad_cursor() -> errors.MalformedRequest:
+    return errors.MalformedRequest(
+        "invalid cursor",
+        [errors.FieldError(pointer="", detail="is not a cursor this API issued", parameter="cursor")],
+    )
+
+
+def _coerce(value: Any, key: Any) -> Any:
+    """A cursor value of the key column's type; a forged cursor must not reach the database."""
+    column_type = key.type
+    if isinstance(column_type, sa.DateTime | sa.TypeDecorator) and isinstance(
+        getattr(column_type, "impl", column_type), sa.DateTime
+    ):
+        python_type: type = datetime
+    elif isinstance(column_type, sa.Integer):
+        python_type = int
+    else:
+        python_type = str
+    if python_type is datetime:
+        try:
+            return datetime.fromisoformat(str(value))
+        except ValueError:
+            raise _bad_cursor() from None
+    if python_type is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if python_type is str and isinstance(value, str):
+        return value
+    raise _bad_cursor()
 
 
 async def paginate(
@@ -69,7 +97,7 @@ async def paginate(
 ) -> tuple[list[Any], str | None]:
     """Keyset pagination over `keys` (which together must be unique, e.g. (name, id))."""
     if query.cursor:
-        after = decode_cursor(query.cursor, len(keys))
+        after = [_coerce(v, k) for v, k in zip(decode_cursor(query.cursor, len(keys)), keys, strict=True)]
         tuple_keys = sa.tuple_(*keys)
         statement = statement.where(
             tuple_keys < sa.tuple_(*after) if descending else tuple_keys > sa.tuple_(*after)

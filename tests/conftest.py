@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,13 +11,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 from starlette.applications import Starlette
+from testkit import GUIDELINES, PASSWORD, SCHEMES, SCOPES, Actor, AppFactory, SignUp, client_for
 
 from marketplace.app import create_app
 from marketplace.migrate import upgrade
 from marketplace.settings import Settings
 from marketplace.tables import metadata
-from testkit import PASSWORD, Actor
-
 
 
 @pytest.fixture(scope="session")
@@ -46,7 +45,7 @@ async def _empty_database(settings: Settings) -> None:
             await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
-                await conn.execute(sa.text(f"DELETE FROM {name}"))  # noqa: S608
+                await conn.execute(sa.text(f"DELETE FROM {name}"))
     await engine.dispose()
 
 
@@ -64,9 +63,6 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     await _flush_redis(base_settings)
     yield base_settings
     await _empty_database(base_settings)
-
-
-AppFactory = Callable[..., Awaitable[Starlette]]
 
 
 @pytest.fixture
@@ -91,18 +87,10 @@ async def app(make_app: AppFactory) -> Starlette:
     return await make_app()
 
 
-def client_for(app: Starlette, address: str = "127.0.0.1") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=(address, 50000))
-    return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
-
-
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as c:
         yield c
-
-
-SignUp = Callable[..., Awaitable[Actor]]
 
 
 @pytest.fixture
@@ -148,48 +136,6 @@ async def provider(sign_up: SignUp) -> Actor:
 @pytest.fixture
 async def citizen(sign_up: SignUp) -> Actor:
     return await sign_up("citizen", name="citizen")
-
-
-SCOPES = [
-    {"name": "income.verify", "title": "Check income is below a threshold",
-     "description": "Answers yes or no: is the income below a threshold?", "tier": "status",
-     "sensitivity": "low", "data_owner": "HM Revenue & Customs"},
-    {"name": "income.read", "title": "Read income records",
-     "description": "Your income records from employers and pensions.", "tier": "record",
-     "sensitivity": "high", "data_owner": "HM Revenue & Customs"},
-    {"name": "health.summary.read", "title": "Read your health summary",
-     "description": "Your medication list and allergies.", "tier": "summary",
-     "sensitivity": "high", "data_owner": "NHS England"},
-]
-
-SCHEMES = [
-    {"slug": "privacy-assured", "title": "Privacy assured",
-     "description": "Handles personal data lawfully and minimally.",
-     "criteria": ["PRIV-1", "PRIV-2"], "validity_days": 365},
-    {"slug": "accessible", "title": "Accessible",
-     "description": "Meets WCAG 2.2 AA for every page.", "criteria": ["ACC-1"],
-     "validity_days": 365},
-    {"slug": "clinically-safe", "title": "Clinically safe",
-     "description": "Clinical risk managed to DCB0129.", "criteria": ["CLIN-1"],
-     "validity_days": 180},
-]
-
-GUIDELINES = [
-    {"code": "PRIV-1", "title": "Ask only for data you need",
-     "text": "Every data use names its purpose and lawful basis.", "category": "privacy",
-     "severity": "blocking", "check": "data-uses-complete", "kitemarks": ["privacy-assured"]},
-    {"code": "PRIV-2", "title": "Use the lowest tier",
-     "text": "Prefer a yes/no status answer to a record.", "category": "privacy",
-     "severity": "advisory", "check": "lowest-sufficient-tier", "kitemarks": ["privacy-assured"]},
-    {"code": "ACC-1", "title": "Be accessible",
-     "text": "Publish an accessibility statement and meet WCAG 2.2 AA.",
-     "category": "accessibility", "severity": "blocking", "check": "accessibility-statement",
-     "kitemarks": ["accessible"]},
-    {"code": "CLIN-1", "title": "Manage clinical risk",
-     "text": "Health services name a clinical safety officer and keep a hazard log.",
-     "category": "clinical-safety", "severity": "blocking", "check": "clinical-safety",
-     "kitemarks": ["clinically-safe"]},
-]
 
 
 @pytest.fixture
