@@ -87,7 +87,9 @@ class InProcessQueue:
         self._active: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._periodic_tasks: list[asyncio.Task[None]] = []
+        self._closing = False
         self.backoff_base = 1.0
+        self.shutdown_grace_seconds = 5.0
 
     async def enqueue(self, name: str, *, job_id: str, **kwargs: Any) -> None:
         if name not in self.registry.functions:
@@ -108,10 +110,16 @@ class InProcessQueue:
                     await function(ctx, **kwargs)
                     return
                 except RetryLater as exc:
-                    await asyncio.sleep(exc.defer)
+                    delay = exc.defer
                 except Exception:
                     logger.exception("job %s (%s) failed on try %d", name, job_id, attempt)
-                    await asyncio.sleep(backoff(attempt, self.backoff_base))
+                    delay = backoff(attempt, self.backoff_base)
+                if self._closing:
+                    # In-process jobs do not outlive the server; the job's own state lets a
+                    # later run (or the recovery sweep) pick the work up again.
+                    logger.warning("job %s (%s) abandoned at shutdown", name, job_id)
+                    return
+                await asyncio.sleep(delay)
             logger.error("job %s (%s) gave up after %d tries", name, job_id, attempt)
         finally:
             self._active.discard(job_id)
@@ -134,10 +142,17 @@ class InProcessQueue:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
+        self._closing = True
         for task in self._periodic_tasks:
             task.cancel()
         await asyncio.gather(*self._periodic_tasks, return_exceptions=True)
-        await self.drain()
+        if self._tasks:
+            _, pending = await asyncio.wait(
+                list(self._tasks), timeout=self.shutdown_grace_seconds
+            )
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def ping(self) -> None:
         return None

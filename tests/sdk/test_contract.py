@@ -1,0 +1,640 @@
+"""The SDK against the real server, in-process: every call parses what the server sends.
+
+`govstore.AsyncClient` talks to the app through `httpx.ASGITransport`, so these tests
+catch drift between the server's responses and the SDK's models, paths and bodies.
+Each result is also checked to be fully modelled: a field the server sends but the
+SDK does not know would land in `model_extra`, and fails here.
+
+The sync `Client` shares every request spec and parser with the async one (the SDK's
+own tests check they send the same requests); it cannot use ASGITransport, so it is
+not driven against the app here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import govstore
+import httpx
+import pytest
+from govstore import _base_client
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from testkit import PASSWORD, Actor, manifest_fixture
+
+BASE_URL = "http://127.0.0.1:8000"
+
+MakeSDK = Callable[..., govstore.AsyncClient]
+
+
+@pytest.fixture
+async def make_sdk(app: Starlette) -> AsyncIterator[MakeSDK]:
+    """SDK clients on the in-process app, closed after the test."""
+    clients: list[govstore.AsyncClient] = []
+
+    def make(
+        token: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> govstore.AsyncClient:
+        sdk = govstore.AsyncClient(
+            base_url=BASE_URL, token=token, transport=transport or httpx.ASGITransport(app=app)
+        )
+        clients.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in clients:
+        await sdk.aclose()
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GOVSTORE_BASE_URL", raising=False)
+    monkeypatch.delenv("GOVSTORE_TOKEN", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(no_env: None) -> None:
+    """A developer's own GovStore settings never leak into these tests."""
+
+
+@pytest.fixture
+async def as_admin(make_sdk: MakeSDK, admin: Actor) -> govstore.AsyncClient:
+    return make_sdk(admin.token)
+
+
+@pytest.fixture
+async def as_provider(make_sdk: MakeSDK, provider: Actor) -> govstore.AsyncClient:
+    return make_sdk(provider.token)
+
+
+def assert_fully_modelled(value: Any, where: str = "result") -> None:
+    """No field the server sent is missing from the SDK's models (it would be an extra)."""
+    if isinstance(value, BaseModel):
+        assert not value.model_extra, f"{where} ({type(value).__name__}): {value.model_extra}"
+        for name in type(value).model_fields:
+            assert_fully_modelled(getattr(value, name), f"{where}.{name}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            assert_fully_modelled(item, f"{where}[{index}]")
+
+
+async def collect(pager: govstore.AsyncPager[Any]) -> list[Any]:
+    items = [item async for item in pager]
+    for index, item in enumerate(items):
+        assert_fully_modelled(item, f"item {index}")
+    return items
+
+
+# Accounts and sign-in
+
+
+async def test_register_login_account_and_logout(make_sdk: MakeSDK) -> None:
+    sdk = make_sdk()
+
+    account = await sdk.accounts.register("Ada@Example.org", PASSWORD, "Ada", "provider")
+    login = await sdk.auth.login("ada@example.org", PASSWORD)
+    me = await sdk.account.get()
+
+    assert_fully_modelled(account)
+    assert_fully_modelled(login)
+    assert_fully_modelled(me)
+    assert isinstance(account, govstore.Account)
+    assert account.email == "ada@example.org"
+    assert account.roles == ["provider"]
+    assert login.token_type == "Bearer" and login.expires_in > 0
+    assert sdk.token == login.access_token
+    assert me.id == account.id and me.created_at == account.created_at
+
+    await sdk.auth.logout()
+
+    assert sdk.token is None
+    with pytest.raises(govstore.AuthenticationError) as raised:
+        await make_sdk(login.access_token).account.get()
+    assert raised.value.status == 401
+
+
+async def test_api_tokens_create_list_revoke(
+    make_sdk: MakeSDK, as_provider: govstore.AsyncClient
+) -> None:
+    scopes = [govstore.ApiTokenScope.READ, govstore.ApiTokenScope.SERVICES_WRITE]
+    minted = await as_provider.account.api_tokens.create("ci", 30, scopes)
+
+    assert_fully_modelled(minted)
+    assert minted.token is not None and minted.token.startswith(minted.prefix)
+    assert sorted(minted.scopes) == ["read", "services:write"]
+    assert minted.expires_at > minted.created_at
+
+    listed = await collect(as_provider.account.api_tokens.list())
+    assert [t.id for t in listed] == [minted.id]
+    assert listed[0].token is None
+
+    with_token = make_sdk(minted.token)
+    assert (await with_token.account.get()).id == (await as_provider.account.get()).id
+
+    await as_provider.account.api_tokens.revoke(minted.id)
+
+    assert await collect(as_provider.account.api_tokens.list()) == []
+    with pytest.raises(govstore.AuthenticationError):
+        await with_token.account.get()
+    with pytest.raises(govstore.NotFoundError):
+        await as_provider.account.api_tokens.revoke("tok_unknown")
+
+
+async def test_every_api_token_scope_is_accepted(make_sdk: MakeSDK, sign_up: Any) -> None:
+    everything = await sign_up("provider", roles=("admin", "reviewer"), name="everything")
+    sdk = make_sdk(everything.token)
+
+    minted = await sdk.account.api_tokens.create("all", 1, list(govstore.ApiTokenScope))
+
+    assert sorted(minted.scopes) == sorted(scope.value for scope in govstore.ApiTokenScope)
+
+
+async def test_a_token_cannot_have_scopes_its_account_lacks(
+    as_provider: govstore.AsyncClient,
+) -> None:
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.account.api_tokens.create(
+            "too much", 1, [govstore.ApiTokenScope.READ, govstore.ApiTokenScope.ADMIN_WRITE]
+        )
+
+    assert [e.pointer for e in raised.value.errors] == ["/scopes/1"]
+
+
+async def test_an_api_token_does_only_what_its_scopes_allow(
+    make_sdk: MakeSDK, as_provider: govstore.AsyncClient
+) -> None:
+    minted = await as_provider.account.api_tokens.create("read only", 1, ["read"])
+    read_only = make_sdk(minted.token)
+
+    with pytest.raises(govstore.PermissionDeniedError) as raised:
+        await read_only.organisations.create("Not allowed Ltd", "ci@example.org")
+    assert raised.value.status == 403
+    with pytest.raises(govstore.PermissionDeniedError):
+        await read_only.account.api_tokens.create("another", 1, ["read"])
+
+
+async def test_api_tokens_are_listed_across_pages(as_provider: govstore.AsyncClient) -> None:
+    created = [
+        await as_provider.account.api_tokens.create(f"token {n}", 1, ["read"]) for n in range(3)
+    ]
+
+    pages = [page async for page in as_provider.account.api_tokens.list(limit=2).pages()]
+    items = await collect(as_provider.account.api_tokens.list(limit=2))
+
+    assert [len(page.items) for page in pages] == [2, 1]
+    assert pages[0].next_cursor is not None and pages[-1].next_cursor is None
+    assert sorted(t.id for t in items) == sorted(t.id for t in created)
+    resumed = await collect(
+        as_provider.account.api_tokens.list(limit=2, cursor=pages[0].next_cursor)
+    )
+    assert [t.id for t in resumed] == [t.id for t in pages[1].items]
+
+
+# Organisations, services, releases
+
+
+async def test_organisations_create_get_list_and_add_member(
+    make_sdk: MakeSDK, as_provider: govstore.AsyncClient, provider: Actor, sign_up: Any
+) -> None:
+    developer = await sign_up("provider", name="developer")
+
+    created = await as_provider.organisations.create(
+        "Acme Health Ltd", "team@acme.example", company_number="01234567"
+    )
+    fetched = await as_provider.organisations.get(created.id)
+    listed = await collect(as_provider.organisations.list())
+    grown = await as_provider.organisations.add_member(created.id, developer.email, "developer")
+
+    for result in (created, fetched, grown):
+        assert_fully_modelled(result)
+        assert isinstance(result, govstore.Organisation)
+    assert fetched == created
+    assert created.company_number == "01234567"
+    assert [(m.account_id, m.role) for m in created.members] == [(provider.id, "owner")]
+    assert [(o.id, o.name, o.role) for o in listed] == [(created.id, "Acme Health Ltd", "owner")]
+    assert isinstance(listed[0], govstore.OrganisationSummary)
+    assert {(m.email, m.role) for m in grown.members} == {
+        (provider.email, "owner"),
+        (developer.email, "developer"),
+    }
+    joined = next(m for m in grown.members if m.email == developer.email)
+    assert joined.joined_at >= created.created_at
+
+    as_developer = await collect(make_sdk(developer.token).organisations.list())
+    assert [(o.id, o.role) for o in as_developer] == [(created.id, "developer")]
+
+
+async def test_services_create_get_list(
+    as_provider: govstore.AsyncClient, organisation: dict[str, Any]
+) -> None:
+    created = await as_provider.services.create(organisation["id"], "acme-gp", "Acme GP")
+    fetched = await as_provider.services.get(created.id)
+    listed = await collect(as_provider.services.list(organisation["id"]))
+
+    assert_fully_modelled(created)
+    assert_fully_modelled(fetched)
+    assert fetched == created
+    assert (created.slug, created.name, created.organisation_id) == (
+        "acme-gp",
+        "Acme GP",
+        organisation["id"],
+    )
+    assert created.releases == []
+    assert [s.id for s in listed] == [created.id]
+
+
+async def test_releases_submit_get_list_and_withdraw(
+    as_provider: govstore.AsyncClient,
+    provider: Actor,
+    published: dict[str, Any],
+    service: dict[str, Any],
+) -> None:
+    manifest = manifest_fixture("acme-gp-online")
+
+    submitted = await as_provider.releases.submit(service["id"], manifest)
+    fetched = await as_provider.releases.get(service["id"], submitted.id)
+    listed = await collect(as_provider.releases.list(service["id"]))
+    with_releases = await as_provider.services.get(service["id"])
+
+    for result in (submitted, fetched):
+        assert_fully_modelled(result)
+        assert isinstance(result, govstore.Release)
+    assert submitted.service_id == service["id"]
+    assert submitted.number == 1
+    assert submitted.status == govstore.ReleaseStatus.SUBMITTED
+    assert submitted.manifest == manifest
+    assert submitted.guideline_version == "2026.1"
+    assert submitted.previous_release_id is None and submitted.changed_fields is None
+    assert submitted.status_changed_at >= submitted.created_at
+    first = submitted.history[0]
+    assert (first.status, first.previous_status, first.action, first.actor_id) == (
+        "submitted",
+        None,
+        "submit",
+        provider.id,
+    )
+    assert fetched.id == submitted.id and fetched.number == 1
+    assert [(r.id, r.number) for r in listed] == [(submitted.id, 1)]
+    assert isinstance(listed[0], govstore.ReleaseSummary)
+    assert [r.id for r in with_releases.releases] == [submitted.id]
+
+    withdrawn = await as_provider.releases.withdraw(
+        service["id"], submitted.id, reason="Wrong retention period"
+    )
+
+    assert_fully_modelled(withdrawn)
+    assert withdrawn.status == govstore.ReleaseStatus.WITHDRAWN
+    last = withdrawn.history[-1]
+    assert last.status == "withdrawn"
+    assert last.reason == "Wrong retention period"
+    assert last.actor_id == provider.id
+    assert last.previous_status is not None and last.action
+    with pytest.raises(govstore.ConflictError) as raised:
+        await as_provider.releases.withdraw(service["id"], submitted.id)
+    assert raised.value.status == 409
+
+
+async def test_withdraw_without_a_reason(
+    as_provider: govstore.AsyncClient, published: dict[str, Any], service: dict[str, Any]
+) -> None:
+    submitted = await as_provider.releases.submit(service["id"], manifest_fixture("acme-gp-online"))
+
+    withdrawn = await as_provider.releases.withdraw(service["id"], submitted.id)
+
+    assert withdrawn.status == "withdrawn"
+    assert withdrawn.history[-1].reason is None
+
+
+async def test_a_new_release_names_what_changed(
+    as_provider: govstore.AsyncClient, published: dict[str, Any], service: dict[str, Any]
+) -> None:
+    manifest = manifest_fixture("acme-gp-online")
+    first = await as_provider.releases.submit(service["id"], manifest)
+    await as_provider.releases.withdraw(service["id"], first.id)
+
+    second = await as_provider.releases.submit(
+        service["id"], {**manifest, "summary": "Book GP video consultations from home"}
+    )
+
+    assert_fully_modelled(second)
+    assert second.number == 2
+    assert second.previous_release_id == first.id
+    assert second.changed_fields == ["/summary"]
+    listed = await collect(as_provider.releases.list(service["id"]))
+    assert [r.number for r in listed] == [2, 1]
+
+
+# The rules: guidelines, schema, scopes, kitemark schemes
+
+
+async def test_guidelines_list_current_and_get(
+    make_sdk: MakeSDK, published: dict[str, Any]
+) -> None:
+    anonymous = make_sdk()
+
+    listed = await collect(anonymous.guidelines.list())
+    current = await anonymous.guidelines.current()
+    fetched = await anonymous.guidelines.get("2026.1")
+
+    assert [(v.version, v.status) for v in listed] == [("2026.1", "published")]
+    assert isinstance(listed[0], govstore.GuidelineVersionSummary)
+    for result in (current, fetched):
+        assert_fully_modelled(result)
+        assert isinstance(result, govstore.GuidelineVersion)
+    assert current == fetched
+    assert current.published_at is not None
+    assert {g.code for g in current.guidelines} == {"PRIV-1", "PRIV-2", "ACC-1", "CLIN-1"}
+    with pytest.raises(govstore.NotFoundError):
+        await anonymous.guidelines.get("1999.1")
+
+
+async def test_no_current_guidelines_is_not_found(make_sdk: MakeSDK) -> None:
+    with pytest.raises(govstore.NotFoundError) as raised:
+        await make_sdk().guidelines.current()
+
+    assert raised.value.status == 404
+
+
+async def test_admins_draft_revise_and_publish_guidelines(
+    as_admin: govstore.AsyncClient, make_sdk: MakeSDK
+) -> None:
+    guideline = govstore.Guideline(
+        code="SEC-1",
+        title="Keep data safe",
+        text="Encrypt personal data at rest and in transit.",
+        category="security",
+        severity="advisory",
+    )
+
+    draft = await as_admin.guidelines.create("2026.2", "Draft guidelines", [guideline])
+    revised = await as_admin.guidelines.revise(
+        "2026.2",
+        "Revised guidelines",
+        [
+            guideline.model_copy(update={"severity": "blocking"}),
+            {**guideline.model_dump(), "code": "SEC-2"},
+        ],
+    )
+    drafts = await collect(as_admin.guidelines.list())
+    hidden = await collect(make_sdk().guidelines.list())
+    published = await as_admin.guidelines.publish("2026.2")
+
+    for result in (draft, revised, published):
+        assert_fully_modelled(result)
+    assert (draft.status, draft.published_at) == ("draft", None)
+    assert revised.title == "Revised guidelines"
+    assert [(g.code, g.severity) for g in revised.guidelines] == [
+        ("SEC-1", "blocking"),
+        ("SEC-2", "advisory"),
+    ]
+    assert [v.version for v in drafts] == ["2026.2"]
+    assert hidden == []
+    assert published.status == "published" and published.published_at is not None
+    with pytest.raises(govstore.ConflictError):
+        await as_admin.guidelines.revise("2026.2", "Too late", [guideline])
+    with pytest.raises(govstore.NotFoundError):
+        await as_admin.guidelines.revise("2026.9", "Nothing here", [guideline])
+
+
+async def test_scopes_and_kitemark_schemes_list(
+    make_sdk: MakeSDK, published: dict[str, Any]
+) -> None:
+    anonymous = make_sdk()
+
+    scopes = await collect(anonymous.scopes.list(limit=2))
+    status_only = await collect(anonymous.scopes.list(tier="status"))
+    hmrc = await collect(anonymous.scopes.list(data_owner="HM Revenue & Customs"))
+    schemes = await collect(anonymous.kitemark_schemes.list())
+    schema = await anonymous.schemas.service_manifest()
+
+    assert [s.name for s in scopes] == ["health.summary.read", "income.read", "income.verify"]
+    assert [s.name for s in status_only] == ["income.verify"]
+    assert [s.name for s in hmrc] == ["income.read", "income.verify"]
+    assert [s.slug for s in schemes] == ["accessible", "clinically-safe", "privacy-assured"]
+    assert schemes[-1].criteria == ["PRIV-1", "PRIV-2"]
+    assert "data_uses" in schema["properties"]
+
+
+async def test_admins_create_scopes_and_schemes(as_admin: govstore.AsyncClient) -> None:
+    scope = await as_admin.scopes.create(
+        name="example.fact.verify",
+        title="Verify a fact",
+        description="Answers yes or no, never the record.",
+        tier="status",
+        sensitivity="low",
+        data_owner="Example Department",
+    )
+    scheme = await as_admin.kitemark_schemes.create(
+        slug="example",
+        title="Example kitemark",
+        description="Shows an example is met.",
+        criteria=["EX-1"],
+        validity_days=30,
+    )
+
+    assert_fully_modelled(scope)
+    assert_fully_modelled(scheme)
+    assert (scope.name, scope.tier) == ("example.fact.verify", "status")
+    assert (scheme.slug, scheme.validity_days) == ("example", 30)
+
+
+# Administration
+
+
+async def test_admin_lists_accounts_and_sets_roles(
+    as_admin: govstore.AsyncClient, admin: Actor, citizen: Actor
+) -> None:
+    promoted = await as_admin.admin.set_roles(citizen.id, ["reviewer"])
+    everyone = await collect(as_admin.admin.accounts.list(limit=1))
+    reviewers = await collect(as_admin.admin.accounts.list(role="reviewer"))
+    admins = await collect(as_admin.admin.accounts.list(role="admin"))
+
+    assert_fully_modelled(promoted)
+    assert sorted(promoted.roles) == ["citizen", "reviewer"]
+    assert {a.id for a in everyone} == {admin.id, citizen.id}
+    assert [a.id for a in reviewers] == [citizen.id]
+    assert [a.id for a in admins] == [admin.id]
+
+
+async def test_admin_registers_and_lists_data_apis(as_admin: govstore.AsyncClient) -> None:
+    registered = await as_admin.admin.data_apis.create("HMRC income", "HM Revenue & Customs")
+    listed = await collect(as_admin.admin.data_apis.list())
+
+    assert_fully_modelled(registered)
+    assert registered.client_secret
+    assert [(d.id, d.client_id, d.client_secret) for d in listed] == [
+        (registered.id, registered.client_id, None)
+    ]
+
+
+async def test_admin_calls_are_refused_to_others(
+    make_sdk: MakeSDK, citizen: Actor, admin: Actor
+) -> None:
+    as_citizen = make_sdk(citizen.token)
+
+    with pytest.raises(govstore.PermissionDeniedError):
+        await collect(as_citizen.admin.accounts.list())
+    with pytest.raises(govstore.PermissionDeniedError):
+        await collect(as_citizen.admin.data_apis.list())
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_citizen.admin.set_roles(admin.id, [])
+
+
+# Errors
+
+
+async def test_an_invalid_manifest_raises_with_pointers(
+    as_provider: govstore.AsyncClient, published: dict[str, Any], service: dict[str, Any]
+) -> None:
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.releases.submit(service["id"], {"name": "Acme", "category": "toys"})
+
+    error = raised.value
+    pointers = {e.pointer for e in error.errors}
+    assert error.status == 422 and error.title and error.detail
+    assert {"/manifest/category", "/manifest/summary", "/manifest/support_email"} <= pointers
+    assert all(p.startswith("/manifest/") for p in pointers)
+    assert all(e.detail for e in error.errors)
+    assert error.problem["status"] == 422
+
+
+async def test_unknown_scopes_and_schemes_are_refused_at_submission(
+    as_provider: govstore.AsyncClient, published: dict[str, Any], service: dict[str, Any]
+) -> None:
+    manifest = manifest_fixture("acme-gp-online")
+    manifest["data_uses"][0]["scope"] = "health.everything.read"
+    manifest["kitemarks"][0]["scheme"] = "gold-star"
+
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.releases.submit(service["id"], manifest)
+
+    assert {e.pointer for e in raised.value.errors} == {
+        "/manifest/data_uses/0/scope",
+        "/manifest/kitemarks/0/scheme",
+    }
+    assert await collect(as_provider.releases.list(service["id"])) == []
+
+
+async def test_not_found(as_provider: govstore.AsyncClient) -> None:
+    with pytest.raises(govstore.NotFoundError) as raised:
+        await as_provider.organisations.get("org_unknown")
+
+    assert raised.value.status == 404
+    assert raised.value.problem["status"] == 404
+
+
+async def test_someone_elses_organisation_is_not_found(
+    make_sdk: MakeSDK, organisation: dict[str, Any], sign_up: Any
+) -> None:
+    stranger = await sign_up("provider", name="stranger")
+
+    with pytest.raises(govstore.NotFoundError):
+        await make_sdk(stranger.token).organisations.get(organisation["id"])
+
+
+async def test_not_signed_in(make_sdk: MakeSDK) -> None:
+    with pytest.raises(govstore.AuthenticationError) as raised:
+        await make_sdk().account.get()
+
+    assert raised.value.status == 401
+    with pytest.raises(govstore.AuthenticationError):
+        await make_sdk("not-a-token").account.get()
+    with pytest.raises(govstore.AuthenticationError):
+        await make_sdk().auth.login("nobody@example.org", PASSWORD)
+
+
+async def test_conflicts(make_sdk: MakeSDK, provider: Actor, service: dict[str, Any]) -> None:
+    with pytest.raises(govstore.ConflictError) as raised:
+        await make_sdk().accounts.register(provider.email, PASSWORD, "Again", "provider")
+    assert raised.value.status == 409
+
+    sdk = make_sdk(provider.token)
+    with pytest.raises(govstore.ConflictError):
+        await sdk.services.create(service["organisation_id"], service["slug"], "Same slug")
+
+
+async def test_invalid_fields_point_at_the_body(make_sdk: MakeSDK) -> None:
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await make_sdk().accounts.register("not-an-email", "short", "A", "provider")
+
+    assert {e.pointer for e in raised.value.errors} == {"/email", "/password"}
+
+
+# Idempotency: a create retried after a lost answer is answered, not done twice
+
+
+class LosesFirstAnswer(httpx.AsyncBaseTransport):
+    """Passes requests to the app, but the first answer is 'lost': the connection breaks."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.requests: list[httpx.Request] = []
+        self.responses: list[httpx.Response] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        response = await self.inner.handle_async_request(request)
+        await response.aread()
+        self.responses.append(response)
+        if len(self.requests) == 1:
+            raise httpx.ReadError("connection reset after the server answered")
+        return response
+
+
+@pytest.fixture
+def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    delays: list[float] = []
+
+    async def record(delay: float) -> None:
+        delays.append(delay)
+
+    monkeypatch.setattr(_base_client, "async_sleep", record)
+    return delays
+
+
+async def test_a_retried_create_is_replayed_not_repeated(
+    app: Starlette,
+    make_sdk: MakeSDK,
+    provider: Actor,
+    as_provider: govstore.AsyncClient,
+    no_waiting: list[float],
+) -> None:
+    transport = LosesFirstAnswer(app)
+    flaky = make_sdk(provider.token, transport=transport)
+
+    created = await flaky.organisations.create("Acme Health Ltd", "team@acme.example")
+
+    first, second = transport.requests
+    assert len(no_waiting) == 1
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    assert transport.responses[0].status_code == transport.responses[1].status_code == 201
+    assert transport.responses[0].json()["id"] == created.id
+    assert transport.responses[1].headers.get("Idempotency-Replayed") == "true"
+    assert [o.id for o in await collect(as_provider.organisations.list())] == [created.id]
+
+
+async def test_a_retried_submission_is_replayed_not_repeated(
+    app: Starlette,
+    make_sdk: MakeSDK,
+    provider: Actor,
+    as_provider: govstore.AsyncClient,
+    published: dict[str, Any],
+    service: dict[str, Any],
+    no_waiting: list[float],
+) -> None:
+    transport = LosesFirstAnswer(app)
+    flaky = make_sdk(provider.token, transport=transport)
+
+    release = await flaky.releases.submit(service["id"], manifest_fixture("acme-gp-online"))
+
+    assert transport.responses[0].json()["id"] == release.id
+    assert transport.responses[1].headers.get("Idempotency-Replayed") == "true"
+    assert [r.id for r in await collect(as_provider.releases.list(service["id"]))] == [release.id]
+
+
+async def test_separate_calls_create_separately(as_provider: govstore.AsyncClient) -> None:
+    one = await as_provider.organisations.create("Acme One Ltd", "one@acme.example")
+    two = await as_provider.organisations.create("Acme One Ltd", "one@acme.example")
+
+    assert one.id != two.id

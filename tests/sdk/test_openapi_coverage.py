@@ -1,0 +1,190 @@
+"""The SDK covers the whole API: every OpenAPI operation has an SDK method, and back.
+
+The SDK's route table (`govstore._routes.ROUTES`) maps each (method, path template)
+to a dotted method under a client. Here it is checked against the server's OpenAPI
+document both ways, the method it names must exist on `Client` and `AsyncClient`,
+and the model that method parses must be the one the operation answers with, with
+field names the schema has (and every field the SDK requires, the schema requires).
+"""
+
+from __future__ import annotations
+
+import json
+import typing
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import govstore
+import pytest
+from govstore._pagination import PageSpec
+from govstore._request import RequestSpec
+from govstore._routes import ROUTES
+from pydantic import BaseModel
+
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+# Each SDK response model and the OpenAPI component schema it reads.
+MODEL_SCHEMAS: dict[type[BaseModel], str] = {
+    govstore.Account: "AccountOut",
+    govstore.ApiToken: "ApiTokenOut",
+    govstore.DataApiCredentials: "DataApiOut",
+    govstore.Guideline: "GuidelineOut",
+    govstore.GuidelineVersion: "VersionOut",
+    govstore.GuidelineVersionSummary: "VersionSummary",
+    govstore.KitemarkScheme: "SchemeOut",
+    govstore.LoginResult: "LoginOut",
+    govstore.Member: "MemberOut",
+    govstore.Organisation: "OrganisationOut",
+    govstore.OrganisationSummary: "OrganisationSummary",
+    govstore.Release: "ReleaseOut",
+    govstore.ReleaseHistoryEntry: "HistoryEntry",
+    govstore.ReleaseSummary: "ReleaseSummary",
+    govstore.Scope: "ScopeOut",
+    govstore.Service: "ServiceOut",
+}
+MODELS = sorted(MODEL_SCHEMAS, key=lambda model: model.__qualname__)
+MODEL_NAMES = [model.__qualname__ for model in MODELS]
+
+
+@cache
+def openapi() -> dict[str, Any]:
+    if OPENAPI_FILE.exists():
+        document: dict[str, Any] = json.loads(OPENAPI_FILE.read_text())
+        return document
+    from marketplace.app import all_operations
+    from marketplace.openapi import build_openapi
+
+    return build_openapi(all_operations())
+
+
+def operations() -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method.upper(), path): operation
+        for path, item in openapi()["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    }
+
+
+def schemas() -> dict[str, Any]:
+    found: dict[str, Any] = openapi()["components"]["schemas"]
+    return found
+
+
+def sdk_method(client: Any, dotted: str) -> Any:
+    target = client
+    for part in dotted.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            return None
+    return target if callable(target) else None
+
+
+def test_every_operation_has_an_sdk_method() -> None:
+    unmapped = sorted(set(operations()) - set(ROUTES))
+
+    assert not unmapped, f"operations with no SDK method (add them to govstore._routes): {unmapped}"
+
+
+def test_every_mapped_route_is_an_operation() -> None:
+    stale = sorted(set(ROUTES) - set(operations()))
+
+    assert not stale, f"SDK routes the API does not have: {stale}"
+
+
+def test_no_two_routes_share_a_method() -> None:
+    names = list(ROUTES.values())
+
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("dotted", sorted(ROUTES.values()))
+async def test_the_mapped_method_exists_on_both_clients(dotted: str) -> None:
+    with govstore.Client() as sync_client:
+        assert sdk_method(sync_client, dotted) is not None, f"Client.{dotted}"
+    async with govstore.AsyncClient() as async_client:
+        assert sdk_method(async_client, dotted) is not None, f"AsyncClient.{dotted}"
+
+
+def parsed_type(dotted: str) -> Any:
+    """What the SDK method parses: the model of its RequestSpec, or PageSpec's item model."""
+    with govstore.Client() as client:
+        build = sdk_method(client, dotted).__wrapped__
+    returns = typing.get_type_hints(build)["return"]
+    return typing.get_origin(returns), typing.get_args(returns)[0]
+
+
+def success_schema(operation: dict[str, Any]) -> dict[str, Any] | None:
+    (status,) = [code for code in operation["responses"] if code.startswith("2")]
+    content = operation["responses"][status].get("content")
+    if content is None:
+        return None
+    schema: dict[str, Any] = content["application/json"]["schema"]
+    return schema
+
+
+def ref_name(schema: dict[str, Any]) -> str:
+    ref: str = schema["$ref"]
+    return ref.rsplit("/", 1)[-1]
+
+
+@pytest.mark.parametrize(("route", "dotted"), sorted(ROUTES.items()))
+def test_each_method_parses_the_model_its_operation_answers_with(
+    route: tuple[str, str], dotted: str
+) -> None:
+    operation = operations().get(route)
+    if operation is None:
+        pytest.skip("not an operation (reported by test_every_mapped_route_is_an_operation)")
+    origin, parsed = parsed_type(dotted)
+    schema = success_schema(operation)
+
+    if parsed is type(None):
+        assert origin is RequestSpec
+        assert schema is None, f"{dotted} ignores a body the server sends"
+    elif parsed == dict[str, Any]:
+        assert schema == {"type": "object"}
+    elif origin is PageSpec:
+        assert schema is not None, f"{dotted} expects a page; the server sends no body"
+        page = schemas()[ref_name(schema)]
+        assert set(page["properties"]) == {"items", "next_cursor"}
+        assert ref_name(page["properties"]["items"]["items"]) == MODEL_SCHEMAS[parsed]
+    else:
+        assert origin is RequestSpec
+        assert schema is not None, f"{dotted} expects a body; the server sends none"
+        assert ref_name(schema) == MODEL_SCHEMAS[parsed], dotted
+
+
+def test_every_response_model_is_in_the_table() -> None:
+    models = {
+        value
+        for name in govstore.__all__
+        if isinstance(value := getattr(govstore, name), type)
+        and issubclass(value, BaseModel)
+        and value is not govstore.Page
+    }
+
+    assert models == set(MODEL_SCHEMAS)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=MODEL_NAMES)
+def test_model_fields_are_schema_properties(model: type[BaseModel]) -> None:
+    schema = schemas()[MODEL_SCHEMAS[model]]
+    properties = set(schema.get("properties", {}))
+    fields = set(model.model_fields)
+
+    assert fields <= properties, (
+        f"{model.__name__} reads fields the API lacks: {fields - properties}"
+    )
+
+
+@pytest.mark.parametrize("model", MODELS, ids=MODEL_NAMES)
+def test_fields_the_sdk_requires_the_api_promises(model: type[BaseModel]) -> None:
+    schema = schemas()[MODEL_SCHEMAS[model]]
+    required = {name for name, field in model.model_fields.items() if field.is_required()}
+    promised = set(schema.get("required", []))
+
+    assert required <= promised, (
+        f"{model.__name__} needs fields the API may omit: {required - promised}"
+    )
