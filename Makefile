@@ -28,6 +28,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd sdk && ../$(BIN)/ruff check . && ../$(BIN)/ruff format --check .
 
 typecheck: install
 	$(BIN)/mypy

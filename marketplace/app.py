@@ -17,13 +17,13 @@ from marketplace.accounts import services as account_services
 from marketplace.accounts.views import router as accounts_router
 from marketplace.guidelines.views import admin_router
 from marketplace.guidelines.views import router as guidelines_router
-from marketplace.organisations.views import router as organisations_router
-from marketplace.releases.views import router as services_router
-from marketplace.releases.views import schema_router
 from marketplace.openapi import build_openapi
+from marketplace.organisations.views import router as organisations_router
 from marketplace.platform import Platform
 from marketplace.problems import domain_error_handler, http_exception_handler
 from marketplace.ratelimit import RateLimitMiddleware
+from marketplace.releases.views import router as services_router
+from marketplace.releases.views import schema_router
 from marketplace.routing import Operation, starlette_routes
 from marketplace.settings import Settings, get_settings
 from marketplace.worker import job_registry
@@ -78,7 +78,9 @@ async def bootstrap_admin(platform: Platform) -> None:
         return
     async with platform.db.transaction() as session:
         account, created = await account_services.ensure_admin(
-            platform, session, email=settings.bootstrap_admin_email,
+            platform,
+            session,
+            email=settings.bootstrap_admin_email,
             password=settings.bootstrap_admin_password,
         )
     logger.info("bootstrap admin %s %s", account.id, "created" if created else "present")

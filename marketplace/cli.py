@@ -74,9 +74,7 @@ async def _create_admin(settings: Settings, email: str, password: str | None) ->
     platform = Platform.create(settings)
     try:
         async with platform.db.transaction() as session:
-            account, created = await ensure_admin(
-                platform, session, email=email, password=password
-            )
+            account, created = await ensure_admin(platform, session, email=email, password=password)
         return account.id, created
     finally:
         await platform.close()
@@ -105,8 +103,10 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
         if generated:
             print(f"generated password (shown once): {password}")
     else:
-        print(f"{args.email} ({account_id}) already existed and now has the admin role; "
-              "its password is unchanged")
+        print(
+            f"{args.email} ({account_id}) already existed and now has the admin role; "
+            "its password is unchanged"
+        )
     return 0
 
 
@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
-        "--proxy-headers", action="store_true",
+        "--proxy-headers",
+        action="store_true",
         help="trust X-Forwarded-For/Proto (only behind your own load balancer)",
     )
     serve.set_defaults(func=cmd_serve)

@@ -132,7 +132,9 @@ class Database:
             _configure_sqlite(self.read_engine, immediate=False)
         else:
             self.engine = create_async_engine(
-                url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
+                url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_size,
                 pool_pre_ping=True,
             )
             self.read_engine = self.engine

@@ -20,7 +20,14 @@ class AuditEvent(SQLModel, table=True):
 
     __tablename__ = "audit_events"
 
-    id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True))
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+    )
     tag: str = Field(max_length=100, index=True)
     actor_id: str | None = Field(default=None, max_length=40, index=True)
     subject_type: str = Field(max_length=40)
@@ -42,7 +49,10 @@ def record_event(
     if not _TAG.match(tag):
         raise ValueError(f"audit tag {tag!r} is not source:subject:action")
     event = AuditEvent(
-        tag=tag, actor_id=actor_id, subject_type=subject_type, subject_id=subject_id,
+        tag=tag,
+        actor_id=actor_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
         body=body or {},
     )
     session.add(event)

@@ -132,9 +132,7 @@ class InProcessQueue:
             await asyncio.sleep(periodic.every.total_seconds())
 
     async def start(self) -> None:
-        self._periodic_tasks = [
-            asyncio.create_task(self._every(p)) for p in self.registry.periodic
-        ]
+        self._periodic_tasks = [asyncio.create_task(self._every(p)) for p in self.registry.periodic]
 
     async def drain(self) -> None:
         """Wait until every queued job (and any it queues) has finished; for tests and shutdown."""
@@ -147,9 +145,7 @@ class InProcessQueue:
             task.cancel()
         await asyncio.gather(*self._periodic_tasks, return_exceptions=True)
         if self._tasks:
-            _, pending = await asyncio.wait(
-                list(self._tasks), timeout=self.shutdown_grace_seconds
-            )
+            _, pending = await asyncio.wait(list(self._tasks), timeout=self.shutdown_grace_seconds)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
@@ -224,14 +220,10 @@ async def purge_expired(ctx: dict[str, Any]) -> int:
             )
         ).rowcount or 0
         removed += (
-            await session.exec(
-                delete(AccessToken).where(col(AccessToken.expires_at) <= cutoff)
-            )
+            await session.exec(delete(AccessToken).where(col(AccessToken.expires_at) <= cutoff))
         ).rowcount or 0
         removed += (
-            await session.exec(
-                delete(AccessToken).where(col(AccessToken.revoked_at) <= cutoff)
-            )
+            await session.exec(delete(AccessToken).where(col(AccessToken.revoked_at) <= cutoff))
         ).rowcount or 0
     logger.info("housekeeping removed %d expired rows", removed)
     return int(removed)

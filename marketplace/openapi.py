@@ -59,9 +59,7 @@ def build_openapi(operations: list[Operation], *, server_url: str | None = None)
         if isinstance(op.response_model, type) and issubclass(op.response_model, BaseModel):
             inputs.append((op.response_model, "serialization"))
     unique = list(dict.fromkeys(inputs))
-    key_map, definitions = models_json_schema(
-        unique, ref_template="#/components/schemas/{model}"
-    )
+    key_map, definitions = models_json_schema(unique, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = dict(definitions.get("$defs", {}))
 
     def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
@@ -82,7 +80,12 @@ def build_openapi(operations: list[Operation], *, server_url: str | None = None)
         if op.description:
             item["description"] = op.description
         parameters: list[dict[str, Any]] = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1},
+            }
             for name in _PATH_PARAM.findall(op.path)
         ]
         if op.query_model is not None:

@@ -40,9 +40,7 @@ async def readyz(request: Request) -> Response:
     else:
         checks["queue"] = "in-process"
     if "unreachable" in checks.values():
-        return problem_response(
-            503, detail="a dependency is unreachable", extra={"checks": checks}
-        )
+        return problem_response(503, detail="a dependency is unreachable", extra={"checks": checks})
     return JSONResponse({"status": "ready", "checks": checks})
 
 
@@ -96,8 +94,9 @@ async def docs(request: Request) -> Response:
             if body:
                 parts.append(f"<p>Body: {_schema_text(body.get('schema'))}</p>")
             for code, response in op["responses"].items():
-                content = response.get("content", {})
-                schema = next(iter(content.values()), {}).get("schema") if content else None
+                content: dict[str, Any] = response.get("content", {})
+                first: dict[str, Any] = next(iter(content.values()), {})
+                schema = first.get("schema")
                 parts.append(
                     f"<div><code>{code}</code> {html.escape(response['description'])} "
                     f"{_schema_text(schema)}</div>"

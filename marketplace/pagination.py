@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -33,7 +33,9 @@ class Page(BaseModel, Generic[T]):
     """One page of a list."""
 
     items: list[T]
-    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
 
 
 def encode_cursor(values: Sequence[Any]) -> str:
@@ -59,7 +61,11 @@ def decode_cursor(cursor: str, arity: int) -> list[Any]:
 def _bad_cursor() -> errors.MalformedRequest:
     return errors.MalformedRequest(
         "invalid cursor",
-        [errors.FieldError(pointer="", detail="is not a cursor this API issued", parameter="cursor")],
+        [
+            errors.FieldError(
+                pointer="", detail="is not a cursor this API issued", parameter="cursor"
+            )
+        ],
     )
 
 
@@ -88,7 +94,7 @@ def _coerce(value: Any, key: Any) -> Any:
 
 async def paginate(
     session: AsyncSession,
-    statement: sa.Select[Any],
+    statement: Any,
     *,
     keys: Sequence[Any],
     key_of: Callable[[Any], Sequence[Any]],
@@ -97,7 +103,9 @@ async def paginate(
 ) -> tuple[list[Any], str | None]:
     """Keyset pagination over `keys` (which together must be unique, e.g. (name, id))."""
     if query.cursor:
-        after = [_coerce(v, k) for v, k in zip(decode_cursor(query.cursor, len(keys)), keys, strict=True)]
+        after = [
+            _coerce(v, k) for v, k in zip(decode_cursor(query.cursor, len(keys)), keys, strict=True)
+        ]
         tuple_keys = sa.tuple_(*keys)
         statement = statement.where(
             tuple_keys < sa.tuple_(*after) if descending else tuple_keys > sa.tuple_(*after)

@@ -16,10 +16,23 @@ MAX_LENGTH = 128
 # don't demand symbols). Compared case-insensitively.
 _COMMON = frozenset(
     {
-        "123456789012", "password1234", "passwordpassword", "qwertyuiopas", "111111111111",
-        "000000000000", "aaaaaaaaaaaa", "abcdefghijkl", "iloveyou1234", "letmein12345",
-        "welcome12345", "password123!", "qwerty123456", "administrator", "changeme1234",
-        "govstore1234", "correcthorsebatterystaple",
+        "123456789012",
+        "password1234",
+        "passwordpassword",
+        "qwertyuiopas",
+        "111111111111",
+        "000000000000",
+        "aaaaaaaaaaaa",
+        "abcdefghijkl",
+        "iloveyou1234",
+        "letmein12345",
+        "welcome12345",
+        "password123!",
+        "qwerty123456",
+        "administrator",
+        "changeme1234",
+        "govstore1234",
+        "correcthorsebatterystaple",
     }
 )
 

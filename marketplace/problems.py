@@ -70,7 +70,7 @@ class Problem(BaseModel):
 def status_for(error: errors.DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400
 
 
@@ -128,8 +128,14 @@ def from_domain_error(error: errors.DomainError, instance: str | None = None) ->
     if isinstance(error, errors.Unauthenticated):
         headers["WWW-Authenticate"] = 'Bearer realm="govstore"'
     return problem_response(
-        status, code=error.code, title=error.title, detail=error.detail, instance=instance,
-        field_errors=field_errors, extra=extra, headers=headers or None,
+        status,
+        code=error.code,
+        title=error.title,
+        detail=error.detail,
+        instance=instance,
+        field_errors=field_errors,
+        extra=extra,
+        headers=headers or None,
     )
 
 

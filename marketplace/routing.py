@@ -34,9 +34,7 @@ if typing.TYPE_CHECKING:
 
 logger = logging.getLogger("govstore.http")
 
-REQUESTS = Counter(
-    "govstore_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
+REQUESTS = Counter("govstore_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "govstore_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
 )
@@ -89,13 +87,15 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
     return "".join("/" + p for p in parts)
 
 
-def field_errors_from(exc: ValidationError, *, prefix: tuple[int | str, ...] = ()) -> list[
-    errors.FieldError
-]:
+def field_errors_from(
+    exc: ValidationError, *, prefix: tuple[int | str, ...] = ()
+) -> list[errors.FieldError]:
     seen: set[tuple[str, str]] = set()
     out: list[errors.FieldError] = []
     for item in exc.errors(include_url=False, include_input=False):
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
         message = item["msg"]
         if item["type"] == "extra_forbidden":
             message = "is not allowed"
@@ -128,7 +128,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def is_json_media_type(content_type: str) -> bool:
     media = content_type.split(";", 1)[0].strip().lower()
-    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 async def parse_json_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
@@ -253,7 +255,9 @@ def serialise(op: Operation, result: Any) -> Response:
     return Response(payload, status_code=op.status_code, media_type="application/json")
 
 
-async def _principal_for(request: Request, session: AsyncSession, op: Operation) -> Principal | None:
+async def _principal_for(
+    request: Request, session: AsyncSession, op: Operation
+) -> Principal | None:
     if op.auth == Auth.PUBLIC:
         return None
     token = bearer_token(request.headers.get("authorization"))
@@ -318,7 +322,12 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                     response = serialise(op, await op.handler(**kwargs))
                     if key is not None and 200 <= response.status_code < 300:
                         await idempotency.store(
-                            session, key, principal, request, body_bytes or b"", response,
+                            session,
+                            key,
+                            principal,
+                            request,
+                            body_bytes or b"",
+                            response,
                             ttl_hours=settings.idempotency_ttl_hours,
                         )
                 if op.is_write:
@@ -354,11 +363,26 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 
 
 def starlette_routes(operations: list[Operation]) -> list[Route]:
-    """One Starlette route per operation; Starlette tries the next route on a method mismatch."""
-    return [
-        Route(op.path, endpoint(op), methods=[op.method], name=op.operation_id)
-        for op in operations
-    ]
+    """One Starlette route per path, dispatching on method, so a 405 carries the full Allow list."""
+    by_path: dict[str, dict[str, Callable[[Request], Awaitable[Response]]]] = {}
+    for op in operations:
+        handlers = by_path.setdefault(op.path, {})
+        if op.method in handlers:
+            raise ValueError(f"{op.method} {op.path} is declared twice")
+        handlers[op.method] = endpoint(op)
+    routes = []
+    # Literal segments win over parameters: /v1/guidelines/current before /v1/guidelines/{version}.
+    for path, handlers in sorted(by_path.items(), key=lambda item: item[0].count("{")):
+
+        async def dispatch(
+            request: Request,
+            handlers: dict[str, Callable[[Request], Awaitable[Response]]] = handlers,
+        ) -> Response:
+            method = "GET" if request.method == "HEAD" else request.method
+            return await handlers[method](request)
+
+        routes.append(Route(path, dispatch, methods=list(handlers)))
+    return routes
 
 
 def status_phrase(code: int) -> str:

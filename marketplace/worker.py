@@ -29,7 +29,9 @@ def _cron_minutes(interval: timedelta) -> set[int]:
     return set(range(0, 60, minutes)) if minutes < 60 else {0}
 
 
-def worker_settings(settings: Settings, *, burst: bool = False, poll_delay: float = 0.5) -> dict[str, Any]:
+def worker_settings(
+    settings: Settings, *, burst: bool = False, poll_delay: float = 0.5
+) -> dict[str, Any]:
     """Keyword arguments for arq's Worker, built from the registry."""
     from arq import cron
     from arq.connections import RedisSettings

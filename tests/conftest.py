@@ -102,8 +102,12 @@ def sign_up(app: Starlette, client: httpx.AsyncClient) -> SignUp:
         email = f"{name or role}{next(counter)}@test.example"
         response = await client.post(
             "/v1/accounts",
-            json={"email": email, "password": PASSWORD, "display_name": name or role.title(),
-                  "role": role},
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "display_name": name or role.title(),
+                "role": role,
+            },
         )
         assert response.status_code == 201, response.text
         account = response.json()

@@ -99,8 +99,12 @@ async def register(
     except IntegrityError:
         raise errors.Conflict("an account with this email already exists") from None
     record_event(
-        session, "account:account:created", subject_type="account", subject_id=account.id,
-        actor_id=account.id, body={"roles": account.roles},
+        session,
+        "account:account:created",
+        subject_type="account",
+        subject_id=account.id,
+        actor_id=account.id,
+        body={"roles": account.roles},
     )
     return account
 
@@ -195,8 +199,12 @@ async def create_api_token(
     )
     session.add(stored)
     record_event(
-        session, "account:api_token:created", subject_type="access_token", subject_id=stored.id,
-        actor_id=principal.account_id, body={"name": stored.name, "scopes": stored.scopes},
+        session,
+        "account:api_token:created",
+        subject_type="access_token",
+        subject_id=stored.id,
+        actor_id=principal.account_id,
+        body={"name": stored.name, "scopes": stored.scopes},
     )
     return token, stored
 
@@ -210,7 +218,10 @@ async def revoke_api_token(session: AsyncSession, principal: Principal, token_id
     token.revoked_at = utcnow()
     session.add(token)
     record_event(
-        session, "account:api_token:revoked", subject_type="access_token", subject_id=token.id,
+        session,
+        "account:api_token:revoked",
+        subject_type="access_token",
+        subject_id=token.id,
         actor_id=principal.account_id,
     )
 
@@ -232,8 +243,12 @@ async def set_privileged_roles(
     new_roles = sorted({*base, *(r.value for r in wanted)})
     if new_roles != account.roles:
         record_event(
-            session, "account:roles:changed", subject_type="account", subject_id=account.id,
-            actor_id=principal.account_id, body={"from": account.roles, "to": new_roles},
+            session,
+            "account:roles:changed",
+            subject_type="account",
+            subject_id=account.id,
+            actor_id=principal.account_id,
+            body={"from": account.roles, "to": new_roles},
         )
         account.roles = new_roles
         account.updated_at = utcnow()
@@ -252,15 +267,24 @@ async def ensure_admin(
             existing.updated_at = utcnow()
             session.add(existing)
             record_event(
-                session, "account:roles:changed", subject_type="account",
-                subject_id=existing.id, actor_id=None, body={"to": existing.roles},
+                session,
+                "account:roles:changed",
+                subject_type="account",
+                subject_id=existing.id,
+                actor_id=None,
+                body={"to": existing.roles},
             )
         return existing, False
     if password is None:
         raise errors.ValidationFailed([errors.FieldError("/password", "is required")])
     account = await register(
-        platform, session, email=email, password=password, display_name="Administrator",
-        role=Role.CITIZEN, extra_roles=frozenset({Role.ADMIN}),
+        platform,
+        session,
+        email=email,
+        password=password,
+        display_name="Administrator",
+        role=Role.CITIZEN,
+        extra_roles=frozenset({Role.ADMIN}),
     )
     account.roles = [Role.ADMIN.value]
     return account, True

@@ -42,8 +42,11 @@ class AccountOut(BaseModel):
     @classmethod
     def of(cls, account: Account) -> AccountOut:
         return cls(
-            id=account.id, email=account.email, display_name=account.display_name,
-            roles=account.roles, created_at=account.created_at,
+            id=account.id,
+            email=account.email,
+            display_name=account.display_name,
+            roles=account.roles,
+            created_at=account.created_at,
         )
 
 
@@ -78,8 +81,13 @@ class ApiTokenOut(BaseModel):
     @classmethod
     def of(cls, token: AccessToken, secret: str | None = None) -> ApiTokenOut:
         return cls(
-            id=token.id, name=token.name, prefix=token.prefix, scopes=token.scopes,
-            created_at=token.created_at, expires_at=token.expires_at, token=secret,
+            id=token.id,
+            name=token.name,
+            prefix=token.prefix,
+            scopes=token.scopes,
+            created_at=token.created_at,
+            expires_at=token.expires_at,
+            token=secret,
         )
 
 
@@ -94,22 +102,33 @@ class AccountListQuery(ListQuery):
 
 
 @router.post(
-    "/v1/accounts", summary="Register an account", status_code=201, auth=Auth.PUBLIC,
-    creates=True, errors=(409, 422),
+    "/v1/accounts",
+    summary="Register an account",
+    status_code=201,
+    auth=Auth.PUBLIC,
+    creates=True,
+    errors=(409, 422),
 )
 async def register_account(
     platform: Platform, session: AsyncSession, body: AccountCreate
 ) -> AccountOut:
     """Register as a citizen or a provider. Passwords need 12 or more characters."""
     account = await services.register(
-        platform, session, email=body.email, password=body.password,
-        display_name=body.display_name, role=Role(body.role),
+        platform,
+        session,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        role=Role(body.role),
     )
     return AccountOut.of(account)
 
 
 @router.post(
-    "/v1/auth/login", summary="Sign in", auth=Auth.PUBLIC, errors=(401, 429),
+    "/v1/auth/login",
+    summary="Sign in",
+    auth=Auth.PUBLIC,
+    errors=(401, 429),
 )
 async def login(
     request: Request, platform: Platform, session: AsyncSession, body: LoginIn
@@ -119,14 +138,16 @@ async def login(
     Repeated failures for one account throttle further attempts (429 with Retry-After).
     """
     address = request.client.host if request.client else "unknown"
-    token, stored = await services.login(
+    token, _ = await services.login(
         platform, session, email=body.email, password=body.password, address=address
     )
     return LoginOut(access_token=token, expires_in=platform.settings.access_token_ttl_seconds)
 
 
 @router.post(
-    "/v1/auth/logout", summary="Sign out (revoke this session token)", status_code=204,
+    "/v1/auth/logout",
+    summary="Sign out (revoke this session token)",
+    status_code=204,
     scope=TokenScope.READ,
 )
 async def logout(session: AsyncSession, principal: Principal) -> None:
@@ -141,8 +162,12 @@ async def my_account(session: AsyncSession, principal: Principal) -> AccountOut:
 
 
 @router.post(
-    "/v1/account/api-tokens", summary="Create an API token", status_code=201, creates=True,
-    scope=TokenScope.READ, errors=(403, 422),
+    "/v1/account/api-tokens",
+    summary="Create an API token",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.READ,
+    errors=(403, 422),
 )
 async def create_api_token(
     platform: Platform, session: AsyncSession, principal: Principal, body: ApiTokenCreate
@@ -152,7 +177,11 @@ async def create_api_token(
     Only a signed-in session (not another API token) can mint tokens.
     """
     secret, token = await services.create_api_token(
-        platform, session, principal, name=body.name, expires_in_days=body.expires_in_days,
+        platform,
+        session,
+        principal,
+        name=body.name,
+        expires_in_days=body.expires_in_days,
         scopes=body.scopes,
     )
     return ApiTokenOut.of(token, secret)
@@ -176,8 +205,11 @@ async def list_api_tokens(
 
 
 @router.delete(
-    "/v1/account/api-tokens/{token_id}", summary="Revoke an API token", status_code=204,
-    scope=TokenScope.READ, errors=(404,),
+    "/v1/account/api-tokens/{token_id}",
+    summary="Revoke an API token",
+    status_code=204,
+    scope=TokenScope.READ,
+    errors=(404,),
 )
 async def revoke_api_token(session: AsyncSession, principal: Principal, token_id: str) -> None:
     """Revoke one of your API tokens; it stops working at once."""
@@ -203,8 +235,10 @@ async def list_accounts(
 
 
 @router.post(
-    "/v1/admin/accounts/{account_id}/roles", summary="Set privileged roles (admin)",
-    scope=TokenScope.ADMIN_WRITE, errors=(403, 404, 409, 422),
+    "/v1/admin/accounts/{account_id}/roles",
+    summary="Set privileged roles (admin)",
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 404, 409, 422),
 )
 async def set_roles(
     session: AsyncSession, principal: Principal, account_id: str, body: RolesIn

@@ -39,8 +39,12 @@ def demo_data() -> dict[str, Any]:
 
 def _acting_as(account: Account) -> Principal:
     return Principal(
-        account_id=account.id, email=account.email, roles=frozenset(account.roles),
-        token_id="demo-loader", token_kind=TokenKind.SESSION, scopes=frozenset(),
+        account_id=account.id,
+        email=account.email,
+        roles=frozenset(account.roles),
+        token_id="demo-loader",
+        token_kind=TokenKind.SESSION,
+        scopes=frozenset(),
     )
 
 
@@ -54,8 +58,12 @@ async def _accounts(
             roles = [Role(r) for r in entry["roles"]]
             base = next((r for r in roles if r in BASE_ROLES), Role.CITIZEN)
             account = await accounts.register(
-                platform, session, email=entry["email"], password=entry["password"],
-                display_name=entry["display_name"], role=base,
+                platform,
+                session,
+                email=entry["email"],
+                password=entry["password"],
+                display_name=entry["display_name"],
+                role=base,
                 extra_roles=frozenset(r for r in roles if r not in BASE_ROLES),
             )
             if base not in roles:
@@ -77,14 +85,16 @@ async def load_demo(settings: Settings) -> list[str]:
     try:
         async with platform.db.transaction() as session:
             people = await _accounts(platform, session, data)
-            admin = _acting_as(
-                next(a for a in people.values() if Role.ADMIN.value in a.roles)
-            )
+            admin = _acting_as(next(a for a in people.values() if Role.ADMIN.value in a.roles))
             for scope in data["scopes"]:
                 if await session.get(Scope, scope["name"]) is None:
                     await guidelines.create_scope(
-                        session, admin, name=scope["name"], title=scope["title"],
-                        description=scope["description"], tier=Tier(scope["tier"]),
+                        session,
+                        admin,
+                        name=scope["name"],
+                        title=scope["title"],
+                        description=scope["description"],
+                        tier=Tier(scope["tier"]),
                         sensitivity=Sensitivity(scope["sensitivity"]),
                         data_owner=scope["data_owner"],
                     )
@@ -92,8 +102,12 @@ async def load_demo(settings: Settings) -> list[str]:
             for scheme in data["kitemark_schemes"]:
                 if await session.get(KitemarkScheme, scheme["slug"]) is None:
                     await guidelines.create_scheme(
-                        session, admin, slug=scheme["slug"], title=scheme["title"],
-                        description=scheme["description"], criteria=scheme["criteria"],
+                        session,
+                        admin,
+                        slug=scheme["slug"],
+                        title=scheme["title"],
+                        description=scheme["description"],
+                        criteria=scheme["criteria"],
                         validity_days=scheme["validity_days"],
                     )
                     count("kitemark schemes")
@@ -108,12 +122,19 @@ async def load_demo(settings: Settings) -> list[str]:
                 ).first()
                 if record is None:
                     record = await guidelines.create_version(
-                        session, admin, version=version["version"], title=version["title"],
+                        session,
+                        admin,
+                        version=version["version"],
+                        title=version["title"],
                         guidelines=[
                             guidelines.GuidelineDraft(
-                                code=g["code"], title=g["title"], text=g["text"],
-                                category=g["category"], severity=Severity(g["severity"]),
-                                check=g["check"], kitemarks=g["kitemarks"],
+                                code=g["code"],
+                                title=g["title"],
+                                text=g["text"],
+                                category=g["category"],
+                                severity=Severity(g["severity"]),
+                                check=g["check"],
+                                kitemarks=g["kitemarks"],
                             )
                             for g in version["guidelines"]
                         ],
@@ -130,7 +151,10 @@ async def load_demo(settings: Settings) -> list[str]:
                 ).first()
                 if existing is None:
                     existing = await organisations.create_organisation(
-                        session, owner, name=org["name"], contact_email=org["contact_email"],
+                        session,
+                        owner,
+                        name=org["name"],
+                        contact_email=org["contact_email"],
                         company_number=org.get("company_number"),
                     )
                     count("organisations")
@@ -157,7 +181,9 @@ async def load_demo(settings: Settings) -> list[str]:
                         await releases.submit_release(session, owner, service.id, entry["manifest"])
                     except errors.ValidationFailed as exc:
                         details = "; ".join(f"{e.pointer} {e.detail}" for e in exc.errors)
-                        raise RuntimeError(f"demo manifest {entry['slug']} is invalid: {details}") from exc
+                        raise RuntimeError(
+                            f"demo manifest {entry['slug']} is invalid: {details}"
+                        ) from exc
                     count("releases")
         lines = [f"created {n} {kind}" for kind, n in created.items()] or [
             "demo data already loaded; nothing to do"

@@ -95,7 +95,13 @@ class KitemarkScheme(SQLModel, table=True):
     title: str = Field(max_length=200)
     description: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     criteria: list[str] = Field(default_factory=list, sa_column=json_column())
-    validity_days: int = Field(sa_column=sa.Column(sa.Integer(), sa.CheckConstraint("validity_days > 0", name="validity_positive"), nullable=False))
+    validity_days: int = Field(
+        sa_column=sa.Column(
+            sa.Integer(),
+            sa.CheckConstraint("validity_days > 0", name="validity_positive"),
+            nullable=False,
+        )
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 
 

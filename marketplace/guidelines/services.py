@@ -75,9 +75,15 @@ async def _write_guidelines(
     for position, draft in enumerate(drafts):
         session.add(
             Guideline(
-                version_id=version.id, position=position, code=draft.code, title=draft.title,
-                text=draft.text, category=draft.category, severity=draft.severity,
-                check_id=draft.check, kitemarks=list(draft.kitemarks),
+                version_id=version.id,
+                position=position,
+                code=draft.code,
+                title=draft.title,
+                text=draft.text,
+                category=draft.category,
+                severity=draft.severity,
+                check_id=draft.check,
+                kitemarks=list(draft.kitemarks),
             )
         )
 
@@ -97,7 +103,10 @@ async def create_version(
     if existing is not None:
         raise errors.Conflict(f"guideline version {version} already exists")
     record = GuidelineVersion(
-        id=new_id("gv"), version=version, title=title, status=VersionStatus.DRAFT,
+        id=new_id("gv"),
+        version=version,
+        title=title,
+        status=VersionStatus.DRAFT,
         created_by=principal.account_id,
     )
     session.add(record)
@@ -107,8 +116,11 @@ async def create_version(
         raise errors.Conflict(f"guideline version {version} already exists") from None
     await _write_guidelines(session, record, guidelines)
     record_event(
-        session, "guideline:version:drafted", subject_type="guideline_version",
-        subject_id=record.id, actor_id=principal.account_id,
+        session,
+        "guideline:version:drafted",
+        subject_type="guideline_version",
+        subject_id=record.id,
+        actor_id=principal.account_id,
         body={"version": version, "guidelines": len(guidelines)},
     )
     return record
@@ -154,8 +166,12 @@ async def replace_draft(
     session.add(record)
     await _write_guidelines(session, record, guidelines)
     record_event(
-        session, "guideline:version:revised", subject_type="guideline_version",
-        subject_id=record.id, actor_id=principal.account_id, body={"guidelines": len(guidelines)},
+        session,
+        "guideline:version:revised",
+        subject_type="guideline_version",
+        subject_id=record.id,
+        actor_id=principal.account_id,
+        body={"guidelines": len(guidelines)},
     )
     return record
 
@@ -175,15 +191,21 @@ async def publish_version(
     record.published_at = utcnow()
     session.add(record)
     record_event(
-        session, "guideline:version:published", subject_type="guideline_version",
-        subject_id=record.id, actor_id=principal.account_id, body={"version": version},
+        session,
+        "guideline:version:published",
+        subject_type="guideline_version",
+        subject_id=record.id,
+        actor_id=principal.account_id,
+        body={"version": version},
     )
     return record
 
 
 async def guidelines_of(session: AsyncSession, version: GuidelineVersion) -> list[Guideline]:
     result = await session.exec(
-        select(Guideline).where(Guideline.version_id == version.id).order_by(col(Guideline.position))
+        select(Guideline)
+        .where(Guideline.version_id == version.id)
+        .order_by(col(Guideline.position))
     )
     return list(result.all())
 
@@ -214,7 +236,11 @@ async def create_scope(
     if await session.get(Scope, name) is not None:
         raise errors.Conflict(f"scope {name} already exists")
     scope = Scope(
-        name=name, title=title, description=description, tier=tier, sensitivity=sensitivity,
+        name=name,
+        title=title,
+        description=description,
+        tier=tier,
+        sensitivity=sensitivity,
         data_owner=data_owner,
     )
     session.add(scope)
@@ -223,8 +249,12 @@ async def create_scope(
     except IntegrityError:
         raise errors.Conflict(f"scope {name} already exists") from None
     record_event(
-        session, "guideline:scope:created", subject_type="scope", subject_id=name,
-        actor_id=principal.account_id, body={"tier": tier.value, "sensitivity": sensitivity.value},
+        session,
+        "guideline:scope:created",
+        subject_type="scope",
+        subject_id=name,
+        actor_id=principal.account_id,
+        body={"tier": tier.value, "sensitivity": sensitivity.value},
     )
     return scope
 
@@ -250,7 +280,10 @@ async def create_scheme(
     if duplicates:
         raise errors.ValidationFailed(duplicates)
     scheme = KitemarkScheme(
-        slug=slug, title=title, description=description, criteria=criteria,
+        slug=slug,
+        title=title,
+        description=description,
+        criteria=criteria,
         validity_days=validity_days,
     )
     session.add(scheme)
@@ -259,8 +292,12 @@ async def create_scheme(
     except IntegrityError:
         raise errors.Conflict(f"kitemark scheme {slug} already exists") from None
     record_event(
-        session, "guideline:kitemark_scheme:created", subject_type="kitemark_scheme",
-        subject_id=slug, actor_id=principal.account_id, body={"criteria": criteria},
+        session,
+        "guideline:kitemark_scheme:created",
+        subject_type="kitemark_scheme",
+        subject_id=slug,
+        actor_id=principal.account_id,
+        body={"criteria": criteria},
     )
     return scheme
 
@@ -281,8 +318,11 @@ async def register_data_api(
     )
     session.add(data_api)
     record_event(
-        session, "guideline:data_api:registered", subject_type="data_api",
-        subject_id=data_api.id, actor_id=principal.account_id,
+        session,
+        "guideline:data_api:registered",
+        subject_type="data_api",
+        subject_id=data_api.id,
+        actor_id=principal.account_id,
         body={"name": name, "data_owner": data_owner},
     )
     return data_api, secret

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace import errors
-from marketplace.accounts.models import TokenScope
+from marketplace.accounts.models import Role, TokenScope
 from marketplace.auth import Principal
 from marketplace.guidelines import services
 from marketplace.guidelines.models import (
@@ -53,8 +53,13 @@ class GuidelineIn(Strict):
 
     def draft(self) -> services.GuidelineDraft:
         return services.GuidelineDraft(
-            code=self.code, title=self.title, text=self.text, category=self.category,
-            severity=self.severity, check=self.check, kitemarks=self.kitemarks,
+            code=self.code,
+            title=self.title,
+            text=self.text,
+            category=self.category,
+            severity=self.severity,
+            check=self.check,
+            kitemarks=self.kitemarks,
         )
 
 
@@ -81,8 +86,13 @@ class GuidelineOut(BaseModel):
     @classmethod
     def of(cls, g: Guideline) -> GuidelineOut:
         return cls(
-            code=g.code, title=g.title, text=g.text, category=g.category, severity=g.severity,
-            check=g.check_id, kitemarks=g.kitemarks,
+            code=g.code,
+            title=g.title,
+            text=g.text,
+            category=g.category,
+            severity=g.severity,
+            check=g.check_id,
+            kitemarks=g.kitemarks,
         )
 
 
@@ -96,7 +106,10 @@ class VersionSummary(BaseModel):
     @classmethod
     def of(cls, v: GuidelineVersion) -> VersionSummary:
         return cls(
-            version=v.version, title=v.title, status=v.status, created_at=v.created_at,
+            version=v.version,
+            title=v.title,
+            status=v.status,
+            created_at=v.created_at,
             published_at=v.published_at,
         )
 
@@ -134,8 +147,13 @@ class ScopeOut(BaseModel):
     @classmethod
     def of(cls, s: Scope) -> ScopeOut:
         return cls(
-            name=s.name, title=s.title, description=s.description, tier=s.tier,
-            sensitivity=s.sensitivity, data_owner=s.data_owner, created_at=s.created_at,
+            name=s.name,
+            title=s.title,
+            description=s.description,
+            tier=s.tier,
+            sensitivity=s.sensitivity,
+            data_owner=s.data_owner,
+            created_at=s.created_at,
         )
 
 
@@ -163,8 +181,12 @@ class SchemeOut(BaseModel):
     @classmethod
     def of(cls, s: KitemarkScheme) -> SchemeOut:
         return cls(
-            slug=s.slug, title=s.title, description=s.description, criteria=s.criteria,
-            validity_days=s.validity_days, created_at=s.created_at,
+            slug=s.slug,
+            title=s.title,
+            description=s.description,
+            criteria=s.criteria,
+            validity_days=s.validity_days,
+            created_at=s.created_at,
         )
 
 
@@ -186,8 +208,12 @@ class DataApiOut(BaseModel):
     @classmethod
     def of(cls, d: DataApi, secret: str | None = None) -> DataApiOut:
         return cls(
-            id=d.id, name=d.name, data_owner=d.data_owner, client_id=d.client_id,
-            created_at=d.created_at, client_secret=secret,
+            id=d.id,
+            name=d.name,
+            data_owner=d.data_owner,
+            client_id=d.client_id,
+            created_at=d.created_at,
+            client_secret=secret,
         )
 
 
@@ -202,38 +228,52 @@ def _check_criteria(criteria: list[str]) -> None:
 
 
 @router.post(
-    "/v1/guidelines", summary="Draft a guideline version (admin)", status_code=201,
-    creates=True, scope=TokenScope.ADMIN_WRITE, errors=(403, 409, 422),
+    "/v1/guidelines",
+    summary="Draft a guideline version (admin)",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 409, 422),
 )
 async def create_guideline_version(
     session: AsyncSession, principal: Principal, body: VersionCreate
 ) -> VersionOut:
     """Create a draft version; it can be revised until it is published."""
     version = await services.create_version(
-        session, principal, version=body.version, title=body.title,
+        session,
+        principal,
+        version=body.version,
+        title=body.title,
         guidelines=[g.draft() for g in body.guidelines],
     )
     return await _version_out(session, version)
 
 
 @router.put(
-    "/v1/guidelines/{version}", summary="Revise a draft guideline version (admin)",
-    scope=TokenScope.ADMIN_WRITE, errors=(403, 404, 409, 422),
+    "/v1/guidelines/{version}",
+    summary="Revise a draft guideline version (admin)",
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 404, 409, 422),
 )
 async def replace_guideline_version(
     session: AsyncSession, principal: Principal, version: str, body: VersionReplace
 ) -> VersionOut:
     """Replace a draft's title and guidelines. Published versions are immutable: 409."""
     record = await services.replace_draft(
-        session, principal, version, title=body.title,
+        session,
+        principal,
+        version,
+        title=body.title,
         guidelines=[g.draft() for g in body.guidelines],
     )
     return await _version_out(session, record)
 
 
 @router.post(
-    "/v1/guidelines/{version}/publish", summary="Publish a guideline version (admin)",
-    scope=TokenScope.ADMIN_WRITE, errors=(403, 404, 409),
+    "/v1/guidelines/{version}/publish",
+    summary="Publish a guideline version (admin)",
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 404, 409),
 )
 async def publish_guideline_version(
     session: AsyncSession, principal: Principal, version: str
@@ -249,17 +289,23 @@ async def list_guideline_versions(
 ) -> Page[VersionSummary]:
     """Published versions, newest first; admins also see drafts."""
     statement = select(GuidelineVersion)
-    if principal is None or not principal.has_role(services.Role.ADMIN):
+    if principal is None or not principal.has_role(Role.ADMIN):
         statement = statement.where(GuidelineVersion.status == VersionStatus.PUBLISHED)
     rows, cursor = await paginate(
-        session, statement, keys=[col(GuidelineVersion.id)], key_of=lambda v: [v.id],
-        query=query, descending=True,
+        session,
+        statement,
+        keys=[col(GuidelineVersion.id)],
+        key_of=lambda v: [v.id],
+        query=query,
+        descending=True,
     )
     return Page[VersionSummary](items=[VersionSummary.of(v) for v in rows], next_cursor=cursor)
 
 
 @router.get(
-    "/v1/guidelines/current", summary="The current guideline version", auth=Auth.PUBLIC,
+    "/v1/guidelines/current",
+    summary="The current guideline version",
+    auth=Auth.PUBLIC,
     errors=(404,),
 )
 async def current_guideline_version(session: AsyncSession) -> VersionOut:
@@ -281,14 +327,24 @@ async def get_guideline_version(
 
 
 @router.post(
-    "/v1/scopes", summary="Create a scope (admin)", status_code=201, creates=True,
-    scope=TokenScope.ADMIN_WRITE, errors=(403, 409, 422),
+    "/v1/scopes",
+    summary="Create a scope (admin)",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 409, 422),
 )
 async def create_scope(session: AsyncSession, principal: Principal, body: ScopeIn) -> ScopeOut:
     """Publish an API scope with its tier (status < summary < record) and sensitivity."""
     scope = await services.create_scope(
-        session, principal, name=body.name, title=body.title, description=body.description,
-        tier=body.tier, sensitivity=body.sensitivity, data_owner=body.data_owner,
+        session,
+        principal,
+        name=body.name,
+        title=body.title,
+        description=body.description,
+        tier=body.tier,
+        sensitivity=body.sensitivity,
+        data_owner=body.data_owner,
     )
     return ScopeOut.of(scope)
 
@@ -308,8 +364,12 @@ async def list_scopes(session: AsyncSession, query: ScopeQuery) -> Page[ScopeOut
 
 
 @router.post(
-    "/v1/kitemark-schemes", summary="Create a kitemark scheme (admin)", status_code=201,
-    creates=True, scope=TokenScope.ADMIN_WRITE, errors=(403, 409, 422),
+    "/v1/kitemark-schemes",
+    summary="Create a kitemark scheme (admin)",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 409, 422),
 )
 async def create_kitemark_scheme(
     session: AsyncSession, principal: Principal, body: SchemeIn
@@ -317,8 +377,13 @@ async def create_kitemark_scheme(
     """A kitemark scheme names the guideline codes it certifies and how long a grant lasts."""
     _check_criteria(body.criteria)
     scheme = await services.create_scheme(
-        session, principal, slug=body.slug, title=body.title, description=body.description,
-        criteria=body.criteria, validity_days=body.validity_days,
+        session,
+        principal,
+        slug=body.slug,
+        title=body.title,
+        description=body.description,
+        criteria=body.criteria,
+        validity_days=body.validity_days,
     )
     return SchemeOut.of(scheme)
 
@@ -327,15 +392,22 @@ async def create_kitemark_scheme(
 async def list_kitemark_schemes(session: AsyncSession, query: ListQuery) -> Page[SchemeOut]:
     """Every kitemark scheme, by slug."""
     rows, cursor = await paginate(
-        session, select(KitemarkScheme), keys=[col(KitemarkScheme.slug)],
-        key_of=lambda s: [s.slug], query=query,
+        session,
+        select(KitemarkScheme),
+        keys=[col(KitemarkScheme.slug)],
+        key_of=lambda s: [s.slug],
+        query=query,
     )
     return Page[SchemeOut](items=[SchemeOut.of(s) for s in rows], next_cursor=cursor)
 
 
 @admin_router.post(
-    "/v1/admin/data-apis", summary="Register a department's data API (admin)", status_code=201,
-    creates=True, scope=TokenScope.ADMIN_WRITE, errors=(403, 422),
+    "/v1/admin/data-apis",
+    summary="Register a department's data API (admin)",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ADMIN_WRITE,
+    errors=(403, 422),
 )
 async def register_data_api(
     session: AsyncSession, principal: Principal, body: DataApiIn
@@ -352,7 +424,7 @@ async def list_data_apis(
     session: AsyncSession, principal: Principal, query: ListQuery
 ) -> Page[DataApiOut]:
     """Registered data APIs, without secrets."""
-    principal.require_role(services.Role.ADMIN)
+    principal.require_role(Role.ADMIN)
     rows, cursor = await paginate(
         session, select(DataApi), keys=[col(DataApi.id)], key_of=lambda d: [d.id], query=query
     )

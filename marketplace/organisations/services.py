@@ -69,7 +69,9 @@ async def create_organisation(
     if problems:
         raise errors.ValidationFailed(problems)
     organisation = Organisation(
-        id=new_id("org"), name=name.strip(), contact_email=contact_email,
+        id=new_id("org"),
+        name=name.strip(),
+        contact_email=contact_email,
         company_number=company_number,
     )
     session.add(organisation)
@@ -80,14 +82,23 @@ async def create_organisation(
         )
     )
     record_event(
-        session, "organisation:organisation:created", subject_type="organisation",
-        subject_id=organisation.id, actor_id=principal.account_id, body={"name": organisation.name},
+        session,
+        "organisation:organisation:created",
+        subject_type="organisation",
+        subject_id=organisation.id,
+        actor_id=principal.account_id,
+        body={"name": organisation.name},
     )
     return organisation
 
 
 async def add_member(
-    session: AsyncSession, principal: Principal, organisation_id: str, *, email: str, role: MemberRole
+    session: AsyncSession,
+    principal: Principal,
+    organisation_id: str,
+    *,
+    email: str,
+    role: MemberRole,
 ) -> Membership:
     await visible_organisation(session, principal, organisation_id, owner=True)
     account = await account_by_email(session, email)
@@ -108,8 +119,11 @@ async def add_member(
     except IntegrityError:
         raise errors.Conflict("this account is already a member") from None
     record_event(
-        session, "organisation:member:added", subject_type="organisation",
-        subject_id=organisation_id, actor_id=principal.account_id,
+        session,
+        "organisation:member:added",
+        subject_type="organisation",
+        subject_id=organisation_id,
+        actor_id=principal.account_id,
         body={"account_id": account.id, "role": role.value},
     )
     return membership

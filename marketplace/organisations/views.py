@@ -70,7 +70,10 @@ async def _out(session: AsyncSession, organisation: Organisation) -> Organisatio
         created_at=organisation.created_at,
         members=[
             MemberOut(
-                account_id=a.id, email=a.email, display_name=a.display_name, role=m.role,
+                account_id=a.id,
+                email=a.email,
+                display_name=a.display_name,
+                role=m.role,
                 joined_at=m.created_at,
             )
             for m, a in members
@@ -79,15 +82,22 @@ async def _out(session: AsyncSession, organisation: Organisation) -> Organisatio
 
 
 @router.post(
-    "/v1/organisations", summary="Create an organisation", status_code=201, creates=True,
-    scope=TokenScope.ORGANISATIONS_WRITE, errors=(403, 422),
+    "/v1/organisations",
+    summary="Create an organisation",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ORGANISATIONS_WRITE,
+    errors=(403, 422),
 )
 async def create_organisation(
     session: AsyncSession, principal: Principal, body: OrganisationCreate
 ) -> OrganisationOut:
     """Register a provider organisation; you become its owner."""
     organisation = await services.create_organisation(
-        session, principal, name=body.name, contact_email=body.contact_email,
+        session,
+        principal,
+        name=body.name,
+        contact_email=body.contact_email,
         company_number=body.company_number,
     )
     return await _out(session, organisation)
@@ -104,7 +114,10 @@ async def list_organisations(
         .where(Membership.account_id == principal.account_id)
     )
     rows, cursor = await paginate(
-        session, statement, keys=[col(Organisation.id)], key_of=lambda r: [r[0].id],
+        session,
+        statement,
+        keys=[col(Organisation.id)],
+        key_of=lambda r: [r[0].id],
         query=query,
     )
     return Page[OrganisationSummary](
@@ -126,13 +139,19 @@ async def get_organisation(
 
 
 @router.post(
-    "/v1/organisations/{org_id}/members", summary="Add a member", status_code=201, creates=True,
-    scope=TokenScope.ORGANISATIONS_WRITE, errors=(403, 404, 409, 422),
+    "/v1/organisations/{org_id}/members",
+    summary="Add a member",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.ORGANISATIONS_WRITE,
+    errors=(403, 404, 409, 422),
 )
 async def add_member(
     session: AsyncSession, principal: Principal, org_id: str, body: MemberIn
 ) -> OrganisationOut:
     """Owners add registered provider accounts as owners or developers."""
-    await services.add_member(session, principal, org_id, email=body.email, role=MemberRole(body.role))
+    await services.add_member(
+        session, principal, org_id, email=body.email, role=MemberRole(body.role)
+    )
     organisation, _ = await services.visible_organisation(session, principal, org_id)
     return await _out(session, organisation)

@@ -52,47 +52,107 @@ class Transition:
 S = ReleaseStatus
 _IN_FLIGHT = frozenset(
     {
-        S.SUBMITTED, S.AUTOMATED_REVIEW, S.AWAITING_REVIEW, S.IN_REVIEW,
-        S.AWAITING_SECOND_APPROVAL, S.APPROVED,
+        S.SUBMITTED,
+        S.AUTOMATED_REVIEW,
+        S.AWAITING_REVIEW,
+        S.IN_REVIEW,
+        S.AWAITING_SECOND_APPROVAL,
+        S.APPROVED,
     }
 )
 
 TRANSITIONS: dict[str, Transition] = {
     t.action: t
     for t in [
-        Transition("start_automated_review", frozenset({S.SUBMITTED}), S.AUTOMATED_REVIEW,
-                   frozenset({Actor.SYSTEM})),
-        Transition("fail_automated_review", frozenset({S.AUTOMATED_REVIEW}),
-                   S.CHANGES_REQUESTED, frozenset({Actor.SYSTEM})),
-        Transition("pass_automated_review", frozenset({S.AUTOMATED_REVIEW}), S.AWAITING_REVIEW,
-                   frozenset({Actor.SYSTEM})),
-        Transition("claim", frozenset({S.AWAITING_REVIEW}), S.IN_REVIEW,
-                   frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("release_claim", frozenset({S.IN_REVIEW}), S.AWAITING_REVIEW,
-                   frozenset({Actor.SYSTEM, Actor.REVIEWER, Actor.ADMIN})),
-        Transition("approve", frozenset({S.IN_REVIEW}), S.APPROVED,
-                   frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("approve_pending_second", frozenset({S.IN_REVIEW}),
-                   S.AWAITING_SECOND_APPROVAL, frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("second_approve", frozenset({S.AWAITING_SECOND_APPROVAL}), S.APPROVED,
-                   frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("reject", frozenset({S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL}), S.REJECTED,
-                   frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("request_changes", frozenset({S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL}),
-                   S.CHANGES_REQUESTED, frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("appeal", frozenset({S.REJECTED}), S.AWAITING_REVIEW,
-                   frozenset({Actor.PROVIDER})),
+        Transition(
+            "start_automated_review",
+            frozenset({S.SUBMITTED}),
+            S.AUTOMATED_REVIEW,
+            frozenset({Actor.SYSTEM}),
+        ),
+        Transition(
+            "fail_automated_review",
+            frozenset({S.AUTOMATED_REVIEW}),
+            S.CHANGES_REQUESTED,
+            frozenset({Actor.SYSTEM}),
+        ),
+        Transition(
+            "pass_automated_review",
+            frozenset({S.AUTOMATED_REVIEW}),
+            S.AWAITING_REVIEW,
+            frozenset({Actor.SYSTEM}),
+        ),
+        Transition(
+            "claim",
+            frozenset({S.AWAITING_REVIEW}),
+            S.IN_REVIEW,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "release_claim",
+            frozenset({S.IN_REVIEW}),
+            S.AWAITING_REVIEW,
+            frozenset({Actor.SYSTEM, Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "approve",
+            frozenset({S.IN_REVIEW}),
+            S.APPROVED,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "approve_pending_second",
+            frozenset({S.IN_REVIEW}),
+            S.AWAITING_SECOND_APPROVAL,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "second_approve",
+            frozenset({S.AWAITING_SECOND_APPROVAL}),
+            S.APPROVED,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "reject",
+            frozenset({S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL}),
+            S.REJECTED,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "request_changes",
+            frozenset({S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL}),
+            S.CHANGES_REQUESTED,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "appeal", frozenset({S.REJECTED}), S.AWAITING_REVIEW, frozenset({Actor.PROVIDER})
+        ),
         Transition("publish", frozenset({S.APPROVED}), S.PUBLISHED, frozenset({Actor.SYSTEM})),
-        Transition("reopen_review", frozenset({S.PUBLISHED}), S.AWAITING_REVIEW,
-                   frozenset({Actor.SYSTEM, Actor.REVIEWER, Actor.ADMIN})),
-        Transition("suspend", frozenset({S.PUBLISHED}), S.SUSPENDED,
-                   frozenset({Actor.REVIEWER, Actor.ADMIN})),
-        Transition("reinstate", frozenset({S.SUSPENDED}), S.PUBLISHED,
-                   frozenset({Actor.ADMIN})),
-        Transition("supersede", frozenset({S.PUBLISHED, S.SUSPENDED}), S.SUPERSEDED,
-                   frozenset({Actor.SYSTEM})),
-        Transition("withdraw", _IN_FLIGHT | {S.CHANGES_REQUESTED, S.PUBLISHED, S.SUSPENDED},
-                   S.WITHDRAWN, frozenset({Actor.PROVIDER})),
+        Transition(
+            "reopen_review",
+            frozenset({S.PUBLISHED}),
+            S.AWAITING_REVIEW,
+            frozenset({Actor.SYSTEM, Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition(
+            "suspend",
+            frozenset({S.PUBLISHED}),
+            S.SUSPENDED,
+            frozenset({Actor.REVIEWER, Actor.ADMIN}),
+        ),
+        Transition("reinstate", frozenset({S.SUSPENDED}), S.PUBLISHED, frozenset({Actor.ADMIN})),
+        Transition(
+            "supersede",
+            frozenset({S.PUBLISHED, S.SUSPENDED}),
+            S.SUPERSEDED,
+            frozenset({Actor.SYSTEM}),
+        ),
+        Transition(
+            "withdraw",
+            _IN_FLIGHT | {S.CHANGES_REQUESTED, S.PUBLISHED, S.SUSPENDED},
+            S.WITHDRAWN,
+            frozenset({Actor.PROVIDER}),
+        ),
     ]
 }
 
@@ -101,9 +161,7 @@ IN_FLIGHT = _IN_FLIGHT
 
 
 def allowed_actions(status: ReleaseStatus, actor: Actor) -> list[str]:
-    return [
-        t.action for t in TRANSITIONS.values() if status in t.sources and actor in t.actors
-    ]
+    return [t.action for t in TRANSITIONS.values() if status in t.sources and actor in t.actors]
 
 
 def transition(
@@ -142,7 +200,11 @@ def transition(
     if details:
         body.update(details)
     record_event(
-        session, "release:status:changed", subject_type="release", subject_id=release.id,
-        actor_id=actor_id, body=body,
+        session,
+        "release:status:changed",
+        subject_type="release",
+        subject_id=release.id,
+        actor_id=actor_id,
+        body=body,
     )
     return rule.target

@@ -42,9 +42,7 @@ class Release(SQLModel, table=True):
     manifest: dict[str, Any] = Field(sa_column=json_column())
     guideline_version_id: str = Field(foreign_key="guideline_versions.id", max_length=40)
     status: ReleaseStatus = Field(sa_column=enum_column(ReleaseStatus, name="release_status"))
-    previous_release_id: str | None = Field(
-        default=None, foreign_key="releases.id", max_length=40
-    )
+    previous_release_id: str | None = Field(default=None, foreign_key="releases.id", max_length=40)
     submitted_by: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     status_changed_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())

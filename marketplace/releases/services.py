@@ -30,7 +30,10 @@ async def create_service(
     if existing is not None:
         raise errors.Conflict(f"the slug {slug!r} is taken")
     service = Service(
-        id=new_id("svc"), organisation_id=organisation_id, slug=slug, name=name.strip(),
+        id=new_id("svc"),
+        organisation_id=organisation_id,
+        slug=slug,
+        name=name.strip(),
         created_by=principal.account_id,
     )
     session.add(service)
@@ -39,8 +42,12 @@ async def create_service(
     except IntegrityError:
         raise errors.Conflict(f"the slug {slug!r} is taken") from None
     record_event(
-        session, "service:service:created", subject_type="service", subject_id=service.id,
-        actor_id=principal.account_id, body={"organisation_id": organisation_id, "slug": slug},
+        session,
+        "service:service:created",
+        subject_type="service",
+        subject_id=service.id,
+        actor_id=principal.account_id,
+        body={"organisation_id": organisation_id, "slug": slug},
     )
     return service
 
@@ -48,9 +55,10 @@ async def create_service(
 async def visible_service(session: AsyncSession, principal: Principal, service_id: str) -> Service:
     """The service if the caller belongs to its organisation; 404 otherwise (existence stays private)."""
     service = await session.get(Service, service_id)
-    if service is None or await membership_of(
-        session, service.organisation_id, principal.account_id
-    ) is None:
+    if (
+        service is None
+        or await membership_of(session, service.organisation_id, principal.account_id) is None
+    ):
         raise errors.NotFound("no such service")
     return service
 
@@ -84,7 +92,9 @@ async def _reference_problems(
         {
             s.slug: s
             for s in (
-                await session.exec(select(KitemarkScheme).where(col(KitemarkScheme.slug).in_(slugs)))
+                await session.exec(
+                    select(KitemarkScheme).where(col(KitemarkScheme.slug).in_(slugs))
+                )
             ).all()
         }
         if slugs
@@ -160,11 +170,18 @@ async def submit_release(
     except IntegrityError:
         raise errors.Conflict("another release was submitted at the same time; retry") from None
     record_event(
-        session, "release:status:changed", subject_type="release", subject_id=release.id,
+        session,
+        "release:status:changed",
+        subject_type="release",
+        subject_id=release.id,
         actor_id=principal.account_id,
         body={
-            "service_id": service.id, "from": None, "to": ReleaseStatus.SUBMITTED.value,
-            "action": "submit", "actor": Actor.PROVIDER.value, "number": release.number,
+            "service_id": service.id,
+            "from": None,
+            "to": ReleaseStatus.SUBMITTED.value,
+            "action": "submit",
+            "actor": Actor.PROVIDER.value,
+            "number": release.number,
             "guideline_version": version.version,
         },
     )
@@ -172,11 +189,19 @@ async def submit_release(
 
 
 async def withdraw_release(
-    session: AsyncSession, principal: Principal, service_id: str, release_id: str, reason: str | None
+    session: AsyncSession,
+    principal: Principal,
+    service_id: str,
+    release_id: str,
+    reason: str | None,
 ) -> Release:
     _, release = await visible_release(session, principal, service_id, release_id)
     transition(
-        session, release, "withdraw", actor=Actor.PROVIDER, actor_id=principal.account_id,
+        session,
+        release,
+        "withdraw",
+        actor=Actor.PROVIDER,
+        actor_id=principal.account_id,
         reason=reason,
     )
     return release

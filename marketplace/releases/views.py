@@ -29,7 +29,9 @@ class ServiceCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     slug: str = Field(
-        min_length=3, max_length=60, pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
+        min_length=3,
+        max_length=60,
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$",
         description="unique, URL-safe: lowercase words joined by hyphens",
     )
     name: str = Field(min_length=2, max_length=80, pattern=r"\S")
@@ -45,7 +47,10 @@ class ReleaseSummary(BaseModel):
     @classmethod
     def of(cls, r: Release) -> ReleaseSummary:
         return cls(
-            id=r.id, number=r.number, status=r.status, created_at=r.created_at,
+            id=r.id,
+            number=r.number,
+            status=r.status,
+            created_at=r.created_at,
             status_changed_at=r.status_changed_at,
         )
 
@@ -101,14 +106,17 @@ class ReleaseOut(BaseModel):
 async def _service_out(session: AsyncSession, service: Service) -> ServiceOut:
     releases = (
         await session.exec(
-            select(Release).where(Release.service_id == service.id).order_by(
-                col(Release.number).desc()
-            )
+            select(Release)
+            .where(Release.service_id == service.id)
+            .order_by(col(Release.number).desc())
         )
     ).all()
     return ServiceOut(
-        id=service.id, slug=service.slug, name=service.name,
-        organisation_id=service.organisation_id, created_at=service.created_at,
+        id=service.id,
+        slug=service.slug,
+        name=service.name,
+        organisation_id=service.organisation_id,
+        created_at=service.created_at,
         releases=[ReleaseSummary.of(r) for r in releases],
     )
 
@@ -158,8 +166,12 @@ async def service_manifest_schema() -> JSONResponse:
 
 
 @router.post(
-    "/v1/organisations/{org_id}/services", summary="Create a service", status_code=201,
-    creates=True, scope=TokenScope.SERVICES_WRITE, errors=(403, 404, 409, 422),
+    "/v1/organisations/{org_id}/services",
+    summary="Create a service",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.SERVICES_WRITE,
+    errors=(403, 404, 409, 422),
 )
 async def create_service(
     session: AsyncSession, principal: Principal, org_id: str, body: ServiceCreate
@@ -180,8 +192,11 @@ async def list_services(
     """Members only."""
     await visible_organisation(session, principal, org_id)
     rows, cursor = await paginate(
-        session, select(Service).where(Service.organisation_id == org_id),
-        keys=[col(Service.id)], key_of=lambda s: [s.id], query=query,
+        session,
+        select(Service).where(Service.organisation_id == org_id),
+        keys=[col(Service.id)],
+        key_of=lambda s: [s.id],
+        query=query,
     )
     return Page[ServiceOut](
         items=[await _service_out(session, s) for s in rows], next_cursor=cursor
@@ -191,12 +206,18 @@ async def list_services(
 @router.get("/v1/services/{service_id}", summary="A service (provider view)", errors=(404,))
 async def get_service(session: AsyncSession, principal: Principal, service_id: str) -> ServiceOut:
     """Members of the owning organisation only; anyone else gets 404."""
-    return await _service_out(session, await services.visible_service(session, principal, service_id))
+    return await _service_out(
+        session, await services.visible_service(session, principal, service_id)
+    )
 
 
 @router.post(
-    "/v1/services/{service_id}/releases", summary="Submit a release", status_code=201,
-    creates=True, scope=TokenScope.SERVICES_WRITE, errors=(403, 404, 409, 422),
+    "/v1/services/{service_id}/releases",
+    summary="Submit a release",
+    status_code=201,
+    creates=True,
+    scope=TokenScope.SERVICES_WRITE,
+    errors=(403, 404, 409, 422),
 )
 async def submit_release(
     session: AsyncSession, principal: Principal, service_id: str, body: ReleaseSubmit
@@ -210,24 +231,24 @@ async def submit_release(
     return await _release_out(session, release)
 
 
-@router.get(
-    "/v1/services/{service_id}/releases", summary="A service's releases", errors=(404,)
-)
+@router.get("/v1/services/{service_id}/releases", summary="A service's releases", errors=(404,))
 async def list_releases(
     session: AsyncSession, principal: Principal, service_id: str, query: ListQuery
 ) -> Page[ReleaseSummary]:
     """Newest first."""
     service = await services.visible_service(session, principal, service_id)
     rows, cursor = await paginate(
-        session, select(Release).where(Release.service_id == service.id),
-        keys=[col(Release.number)], key_of=lambda r: [r.number], query=query, descending=True,
+        session,
+        select(Release).where(Release.service_id == service.id),
+        keys=[col(Release.number)],
+        key_of=lambda r: [r.number],
+        query=query,
+        descending=True,
     )
     return Page[ReleaseSummary](items=[ReleaseSummary.of(r) for r in rows], next_cursor=cursor)
 
 
-@router.get(
-    "/v1/services/{service_id}/releases/{release_id}", summary="A release", errors=(404,)
-)
+@router.get("/v1/services/{service_id}/releases/{release_id}", summary="A release", errors=(404,))
 async def get_release(
     session: AsyncSession, principal: Principal, service_id: str, release_id: str
 ) -> ReleaseOut:
@@ -237,11 +258,16 @@ async def get_release(
 
 
 @router.post(
-    "/v1/services/{service_id}/releases/{release_id}/withdraw", summary="Withdraw a release",
-    scope=TokenScope.SERVICES_WRITE, errors=(404, 409),
+    "/v1/services/{service_id}/releases/{release_id}/withdraw",
+    summary="Withdraw a release",
+    scope=TokenScope.SERVICES_WRITE,
+    errors=(404, 409),
 )
 async def withdraw_release(
-    session: AsyncSession, principal: Principal, service_id: str, release_id: str,
+    session: AsyncSession,
+    principal: Principal,
+    service_id: str,
+    release_id: str,
     body: WithdrawIn,
 ) -> ReleaseOut:
     """Take a release out of review, or out of the catalogue if published. 409 if already final."""

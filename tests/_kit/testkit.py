@@ -21,10 +21,10 @@ def client_for(app: Starlette, address: str = "127.0.0.1") -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000")
 
 
-
-
 def manifest_fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / "manifests" / "valid" / f"{name}.json").read_text())
+    data: dict[str, Any] = json.loads(
+        (FIXTURES / "manifests" / "valid" / f"{name}.json").read_text()
+    )
     return data
 
 
@@ -42,46 +42,94 @@ class Actor:
 SignUp = Callable[..., Awaitable[Actor]]
 
 SCOPES = [
-    {"name": "income.verify", "title": "Check income is below a threshold",
-     "description": "Answers yes or no: is the income below a threshold?", "tier": "status",
-     "sensitivity": "low", "data_owner": "HM Revenue & Customs"},
-    {"name": "income.read", "title": "Read income records",
-     "description": "Your income records from employers and pensions.", "tier": "record",
-     "sensitivity": "high", "data_owner": "HM Revenue & Customs"},
-    {"name": "health.summary.read", "title": "Read your health summary",
-     "description": "Your medication list and allergies.", "tier": "summary",
-     "sensitivity": "high", "data_owner": "NHS England"},
+    {
+        "name": "income.verify",
+        "title": "Check income is below a threshold",
+        "description": "Answers yes or no: is the income below a threshold?",
+        "tier": "status",
+        "sensitivity": "low",
+        "data_owner": "HM Revenue & Customs",
+    },
+    {
+        "name": "income.read",
+        "title": "Read income records",
+        "description": "Your income records from employers and pensions.",
+        "tier": "record",
+        "sensitivity": "high",
+        "data_owner": "HM Revenue & Customs",
+    },
+    {
+        "name": "health.summary.read",
+        "title": "Read your health summary",
+        "description": "Your medication list and allergies.",
+        "tier": "summary",
+        "sensitivity": "high",
+        "data_owner": "NHS England",
+    },
 ]
 
 SCHEMES = [
-    {"slug": "privacy-assured", "title": "Privacy assured",
-     "description": "Handles personal data lawfully and minimally.",
-     "criteria": ["PRIV-1", "PRIV-2"], "validity_days": 365},
-    {"slug": "accessible", "title": "Accessible",
-     "description": "Meets WCAG 2.2 AA for every page.", "criteria": ["ACC-1"],
-     "validity_days": 365},
-    {"slug": "clinically-safe", "title": "Clinically safe",
-     "description": "Clinical risk managed to DCB0129.", "criteria": ["CLIN-1"],
-     "validity_days": 180},
+    {
+        "slug": "privacy-assured",
+        "title": "Privacy assured",
+        "description": "Handles personal data lawfully and minimally.",
+        "criteria": ["PRIV-1", "PRIV-2"],
+        "validity_days": 365,
+    },
+    {
+        "slug": "accessible",
+        "title": "Accessible",
+        "description": "Meets WCAG 2.2 AA for every page.",
+        "criteria": ["ACC-1"],
+        "validity_days": 365,
+    },
+    {
+        "slug": "clinically-safe",
+        "title": "Clinically safe",
+        "description": "Clinical risk managed to DCB0129.",
+        "criteria": ["CLIN-1"],
+        "validity_days": 180,
+    },
 ]
 
 GUIDELINES = [
-    {"code": "PRIV-1", "title": "Ask only for data you need",
-     "text": "Every data use names its purpose and lawful basis.", "category": "privacy",
-     "severity": "blocking", "check": "data-uses-complete", "kitemarks": ["privacy-assured"]},
-    {"code": "PRIV-2", "title": "Use the lowest tier",
-     "text": "Prefer a yes/no status answer to a record.", "category": "privacy",
-     "severity": "advisory", "check": "lowest-sufficient-tier", "kitemarks": ["privacy-assured"]},
-    {"code": "ACC-1", "title": "Be accessible",
-     "text": "Publish an accessibility statement and meet WCAG 2.2 AA.",
-     "category": "accessibility", "severity": "blocking", "check": "accessibility-statement",
-     "kitemarks": ["accessible"]},
-    {"code": "CLIN-1", "title": "Manage clinical risk",
-     "text": "Health services name a clinical safety officer and keep a hazard log.",
-     "category": "clinical-safety", "severity": "blocking", "check": "clinical-safety",
-     "kitemarks": ["clinically-safe"]},
+    {
+        "code": "PRIV-1",
+        "title": "Ask only for data you need",
+        "text": "Every data use names its purpose and lawful basis.",
+        "category": "privacy",
+        "severity": "blocking",
+        "check": "data-uses-complete",
+        "kitemarks": ["privacy-assured"],
+    },
+    {
+        "code": "PRIV-2",
+        "title": "Use the lowest tier",
+        "text": "Prefer a yes/no status answer to a record.",
+        "category": "privacy",
+        "severity": "advisory",
+        "check": "lowest-sufficient-tier",
+        "kitemarks": ["privacy-assured"],
+    },
+    {
+        "code": "ACC-1",
+        "title": "Be accessible",
+        "text": "Publish an accessibility statement and meet WCAG 2.2 AA.",
+        "category": "accessibility",
+        "severity": "blocking",
+        "check": "accessibility-statement",
+        "kitemarks": ["accessible"],
+    },
+    {
+        "code": "CLIN-1",
+        "title": "Manage clinical risk",
+        "text": "Health services name a clinical safety officer and keep a hazard log.",
+        "category": "clinical-safety",
+        "severity": "blocking",
+        "check": "clinical-safety",
+        "kitemarks": ["clinically-safe"],
+    },
 ]
-
 
 
 def assert_problem(response: httpx.Response, status: int, *pointers: str) -> dict[str, Any]:

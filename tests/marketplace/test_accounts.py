@@ -12,8 +12,12 @@ from testkit import PASSWORD, Actor, assert_problem
 async def test_register_and_read_account(client: httpx.AsyncClient) -> None:
     r = await client.post(
         "/v1/accounts",
-        json={"email": " Ada@Example.org ", "password": PASSWORD, "display_name": "Ada",
-              "role": "provider"},
+        json={
+            "email": " Ada@Example.org ",
+            "password": PASSWORD,
+            "display_name": "Ada",
+            "role": "provider",
+        },
     )
     assert r.status_code == 201
     body = r.json()
@@ -21,27 +25,46 @@ async def test_register_and_read_account(client: httpx.AsyncClient) -> None:
     assert body["roles"] == ["provider"]
     assert body["id"].startswith("acc_")
     assert "password" not in r.text and "hash" not in r.text
-    login = await client.post("/v1/auth/login", json={"email": "ADA@example.org", "password": PASSWORD})
+    login = await client.post(
+        "/v1/auth/login", json={"email": "ADA@example.org", "password": PASSWORD}
+    )
     assert login.status_code == 200
     token = login.json()
     assert token["token_type"] == "Bearer" and token["expires_in"] == 3600
-    me = await client.get("/v1/account", headers={"Authorization": f"Bearer {token['access_token']}"})
+    me = await client.get(
+        "/v1/account", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
     assert me.json()["id"] == body["id"]
 
 
 @pytest.mark.parametrize(
     ("payload", "pointers"),
     [
-        ({"email": "not-an-email", "password": PASSWORD, "display_name": "A", "role": "citizen"},
-         ["/email"]),
-        ({"email": "a@b.example", "password": "short", "display_name": "A", "role": "citizen"},
-         ["/password"]),
-        ({"email": "a@b.example", "password": "aaaaaaaaaaaaaaaa", "display_name": "A",
-          "role": "citizen"}, ["/password"]),
-        ({"email": "a@b.example", "password": PASSWORD, "display_name": "A", "role": "admin"},
-         ["/role"]),
-        ({"email": "a@b.example", "password": PASSWORD, "role": "citizen", "extra": 1},
-         ["/display_name", "/extra"]),
+        (
+            {"email": "not-an-email", "password": PASSWORD, "display_name": "A", "role": "citizen"},
+            ["/email"],
+        ),
+        (
+            {"email": "a@b.example", "password": "short", "display_name": "A", "role": "citizen"},
+            ["/password"],
+        ),
+        (
+            {
+                "email": "a@b.example",
+                "password": "aaaaaaaaaaaaaaaa",
+                "display_name": "A",
+                "role": "citizen",
+            },
+            ["/password"],
+        ),
+        (
+            {"email": "a@b.example", "password": PASSWORD, "display_name": "A", "role": "admin"},
+            ["/role"],
+        ),
+        (
+            {"email": "a@b.example", "password": PASSWORD, "role": "citizen", "extra": 1},
+            ["/display_name", "/extra"],
+        ),
     ],
 )
 async def test_registration_validation(
@@ -49,22 +72,32 @@ async def test_registration_validation(
 ) -> None:
     r = await client.post("/v1/accounts", json=payload)
     assert_problem(r, 422, *pointers)
-    listed = await client.post("/v1/auth/login", json={"email": "a@b.example", "password": PASSWORD})
+    listed = await client.post(
+        "/v1/auth/login", json={"email": "a@b.example", "password": PASSWORD}
+    )
     assert listed.status_code == 401  # nothing was created
 
 
 async def test_duplicate_email_is_409(client: httpx.AsyncClient, citizen: Actor) -> None:
     r = await client.post(
         "/v1/accounts",
-        json={"email": citizen.email.upper(), "password": PASSWORD, "display_name": "X",
-              "role": "citizen"},
+        json={
+            "email": citizen.email.upper(),
+            "password": PASSWORD,
+            "display_name": "X",
+            "role": "citizen",
+        },
     )
     assert_problem(r, 409)
 
 
 async def test_concurrent_registration_has_one_winner(client: httpx.AsyncClient) -> None:
-    payload = {"email": "race@test.example", "password": PASSWORD, "display_name": "R",
-               "role": "citizen"}
+    payload = {
+        "email": "race@test.example",
+        "password": PASSWORD,
+        "display_name": "R",
+        "role": "citizen",
+    }
     results = await asyncio.gather(*[client.post("/v1/accounts", json=payload) for _ in range(4)])
     codes = sorted(r.status_code for r in results)
     assert codes == [201, 409, 409, 409]
@@ -86,7 +119,9 @@ async def test_login_throttled_after_repeated_failures(
     client: httpx.AsyncClient, citizen: Actor
 ) -> None:
     for _ in range(5):
-        r = await client.post("/v1/auth/login", json={"email": citizen.email, "password": "wrong-password!"})
+        r = await client.post(
+            "/v1/auth/login", json={"email": citizen.email, "password": "wrong-password!"}
+        )
         assert r.status_code == 401
     r = await client.post("/v1/auth/login", json={"email": citizen.email, "password": PASSWORD})
     body = assert_problem(r, 429)
@@ -126,7 +161,8 @@ async def test_api_token_lifecycle(client: httpx.AsyncClient, provider: Actor) -
     assert (await client.get("/v1/account", headers=api)).status_code == 200
     # An API token cannot mint more tokens, nor act beyond its scopes.
     r = await client.post(
-        "/v1/account/api-tokens", json={"name": "x", "expires_in_days": 1, "scopes": ["read"]},
+        "/v1/account/api-tokens",
+        json={"name": "x", "expires_in_days": 1, "scopes": ["read"]},
         headers=api,
     )
     assert_problem(r, 403)
@@ -154,7 +190,8 @@ async def test_api_token_rules(client: httpx.AsyncClient, citizen: Actor, provid
     )
     assert_problem(r, 422, "/expires_in_days")
     r = await client.post(
-        "/v1/account/api-tokens", json={"name": "x", "expires_in_days": 3, "scopes": ["read"]},
+        "/v1/account/api-tokens",
+        json={"name": "x", "expires_in_days": 3, "scopes": ["read"]},
         headers=provider.headers,
     )
     # Someone else's token id is invisible.
@@ -168,7 +205,8 @@ async def test_admin_sets_roles(
     client: httpx.AsyncClient, admin: Actor, citizen: Actor, provider: Actor
 ) -> None:
     r = await client.post(
-        f"/v1/admin/accounts/{provider.id}/roles", json={"roles": ["reviewer"]},
+        f"/v1/admin/accounts/{provider.id}/roles",
+        json={"roles": ["reviewer"]},
         headers=admin.headers,
     )
     assert r.status_code == 200
@@ -181,19 +219,22 @@ async def test_admin_sets_roles(
     assert r.json()["roles"] == ["provider"]
     # Who may not.
     r = await client.post(
-        f"/v1/admin/accounts/{citizen.id}/roles", json={"roles": ["admin"]},
+        f"/v1/admin/accounts/{citizen.id}/roles",
+        json={"roles": ["admin"]},
         headers=citizen.headers,
     )
     assert_problem(r, 403)
     assert_problem(await client.get("/v1/admin/accounts", headers=citizen.headers), 403)
     # Validation and safety.
     r = await client.post(
-        f"/v1/admin/accounts/{citizen.id}/roles", json={"roles": ["citizen"]},
+        f"/v1/admin/accounts/{citizen.id}/roles",
+        json={"roles": ["citizen"]},
         headers=admin.headers,
     )
     assert_problem(r, 422, "/roles/0")
     r = await client.post(
-        f"/v1/admin/accounts/{admin.id}/roles", json={"roles": ["reviewer"]},
+        f"/v1/admin/accounts/{admin.id}/roles",
+        json={"roles": ["reviewer"]},
         headers=admin.headers,
     )
     assert_problem(r, 409)

@@ -103,9 +103,15 @@ def test_demo_uses_every_check_and_required_schemes() -> None:
     guidelines = data["guideline_versions"][0]["guidelines"]
     checks = {g["check"] for g in guidelines if g["check"]}
     assert checks >= {
-        "data-uses-complete", "lowest-sufficient-tier", "retention-bounds", "https-only",
-        "security-contact", "accessibility-statement", "clinical-safety",
-        "name-not-confusable", "prohibited-terms",
+        "data-uses-complete",
+        "lowest-sufficient-tier",
+        "retention-bounds",
+        "https-only",
+        "security-contact",
+        "accessibility-statement",
+        "clinical-safety",
+        "name-not-confusable",
+        "prohibited-terms",
     }
     slugs = {s["slug"] for s in data["kitemark_schemes"]}
     assert slugs >= {"privacy-assured", "accessible", "clinically-safe", "secure-by-default"}

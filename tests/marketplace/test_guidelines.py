@@ -44,7 +44,8 @@ async def test_guideline_version_lifecycle(
     # Published versions are immutable.
     assert_problem(await client.post("/v1/guidelines/2026.1/publish", headers=admin.headers), 409)
     r = await client.put(
-        "/v1/guidelines/2026.1", json={"title": "Sneaky edit", "guidelines": GUIDELINES},
+        "/v1/guidelines/2026.1",
+        json={"title": "Sneaky edit", "guidelines": GUIDELINES},
         headers=admin.headers,
     )
     body = assert_problem(r, 409)
@@ -83,7 +84,8 @@ async def test_guideline_validation(client: httpx.AsyncClient, admin: Actor) -> 
         {**GUIDELINES[2], "kitemarks": ["no-such-scheme"]},
     ]
     r = await client.post(
-        "/v1/guidelines", json={"version": "26", "title": "T", "guidelines": bad},
+        "/v1/guidelines",
+        json={"version": "26", "title": "T", "guidelines": bad},
         headers=admin.headers,
     )
     assert_problem(r, 422, "/version", "/title", "/guidelines/0/code", "/guidelines/1/severity")
@@ -92,7 +94,9 @@ async def test_guideline_validation(client: httpx.AsyncClient, admin: Actor) -> 
         json={"version": "2026.9", "title": "Title", "guidelines": [GUIDELINES[0], GUIDELINES[0]]},
         headers=admin.headers,
     )
-    assert_problem(r, 422, "/guidelines/0/kitemarks/0", "/guidelines/1/code", "/guidelines/1/kitemarks/0")
+    assert_problem(
+        r, 422, "/guidelines/0/kitemarks/0", "/guidelines/1/code", "/guidelines/1/kitemarks/0"
+    )
     assert_problem(await client.get("/v1/guidelines/2026.9", headers=admin.headers), 404)
 
 
@@ -105,15 +109,14 @@ async def test_only_admins_write_guidelines(
         assert_problem(
             await client.post("/v1/guidelines/2026.1/publish", headers=actor.headers), 403
         )
-        assert_problem(
-            await client.post("/v1/scopes", json=SCOPES[0], headers=actor.headers), 403
-        )
+        assert_problem(await client.post("/v1/scopes", json=SCOPES[0], headers=actor.headers), 403)
         assert_problem(
             await client.post("/v1/kitemark-schemes", json=SCHEMES[0], headers=actor.headers), 403
         )
         assert_problem(
             await client.post(
-                "/v1/admin/data-apis", json={"name": "API", "data_owner": "HMRC"},
+                "/v1/admin/data-apis",
+                json={"name": "API", "data_owner": "HMRC"},
                 headers=actor.headers,
             ),
             403,
@@ -134,8 +137,12 @@ async def test_scopes(client: httpx.AsyncClient, admin: Actor, published: dict[s
 
 @pytest.mark.parametrize(
     ("change", "pointer"),
-    [({"name": "Income"}, "/name"), ({"tier": "everything"}, "/tier"),
-     ({"sensitivity": "medium"}, "/sensitivity"), ({"data_owner": ""}, "/data_owner")],
+    [
+        ({"name": "Income"}, "/name"),
+        ({"tier": "everything"}, "/tier"),
+        ({"sensitivity": "medium"}, "/sensitivity"),
+        ({"data_owner": ""}, "/data_owner"),
+    ],
 )
 async def test_scope_validation(
     client: httpx.AsyncClient, admin: Actor, change: dict[str, str], pointer: str
@@ -148,7 +155,9 @@ async def test_kitemark_schemes(client: httpx.AsyncClient, admin: Actor) -> None
     r = await client.post("/v1/kitemark-schemes", json=SCHEMES[0], headers=admin.headers)
     assert r.status_code == 201
     assert r.json()["criteria"] == ["PRIV-1", "PRIV-2"]
-    assert_problem(await client.post("/v1/kitemark-schemes", json=SCHEMES[0], headers=admin.headers), 409)
+    assert_problem(
+        await client.post("/v1/kitemark-schemes", json=SCHEMES[0], headers=admin.headers), 409
+    )
     r = await client.post(
         "/v1/kitemark-schemes",
         json={**SCHEMES[1], "slug": "Bad Slug", "validity_days": 0, "criteria": []},
@@ -157,7 +166,8 @@ async def test_kitemark_schemes(client: httpx.AsyncClient, admin: Actor) -> None
     assert_problem(r, 422, "/slug", "/validity_days", "/criteria")
     r = await client.post(
         "/v1/kitemark-schemes",
-        json={**SCHEMES[1], "criteria": ["ACC-1", "nope", "ACC-1"]}, headers=admin.headers,
+        json={**SCHEMES[1], "criteria": ["ACC-1", "nope", "ACC-1"]},
+        headers=admin.headers,
     )
     assert_problem(r, 422, "/criteria/1")
     listed = (await client.get("/v1/kitemark-schemes")).json()["items"]
@@ -166,7 +176,8 @@ async def test_kitemark_schemes(client: httpx.AsyncClient, admin: Actor) -> None
 
 async def test_data_api_registration(client: httpx.AsyncClient, admin: Actor) -> None:
     r = await client.post(
-        "/v1/admin/data-apis", json={"name": "HMRC Income API", "data_owner": "HM Revenue & Customs"},
+        "/v1/admin/data-apis",
+        json={"name": "HMRC Income API", "data_owner": "HM Revenue & Customs"},
         headers=admin.headers,
     )
     assert r.status_code == 201, r.text

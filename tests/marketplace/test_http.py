@@ -35,14 +35,21 @@ async def test_non_object_body_is_422(client: httpx.AsyncClient) -> None:
 
 
 async def test_wrong_content_type_is_415(client: httpx.AsyncClient) -> None:
-    r = await client.post("/v1/accounts", content=b"email=a", headers={"Content-Type": "text/plain"})
+    r = await client.post(
+        "/v1/accounts", content=b"email=a", headers={"Content-Type": "text/plain"}
+    )
     assert_problem(r, 415)
 
 
 async def test_body_over_limit_is_413(make_app: AppFactory) -> None:
     app = await make_app(max_body_bytes=2048)
     async with client_for(app) as client:
-        big = {"email": "a@b.example", "password": "x" * 4000, "display_name": "A", "role": "citizen"}
+        big = {
+            "email": "a@b.example",
+            "password": "x" * 4000,
+            "display_name": "A",
+            "role": "citizen",
+        }
         assert_problem(await client.post("/v1/accounts", json=big), 413)
 
         async def chunks():  # no Content-Length: the limit holds for streamed bodies too
@@ -63,7 +70,9 @@ async def test_every_validation_error_has_a_pointer(client: httpx.AsyncClient) -
 
 
 async def test_unexpected_exception_is_a_500_problem_without_trace(
-    app: Starlette, client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch,
+    app: Starlette,
+    client: httpx.AsyncClient,
+    monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     from marketplace.accounts import services
@@ -94,14 +103,16 @@ async def test_idempotency_key_replays_first_response(
     listed = await client.get("/v1/organisations", headers=provider.headers)
     assert len(listed.json()["items"]) == 1
     # Same key, different request: refused, nothing created.
-    r = await client.post(
-        "/v1/organisations", json={**payload, "name": "Other"}, headers=headers
-    )
+    r = await client.post("/v1/organisations", json={**payload, "name": "Other"}, headers=headers)
     assert_problem(r, 422)
-    assert len((await client.get("/v1/organisations", headers=provider.headers)).json()["items"]) == 1
+    assert (
+        len((await client.get("/v1/organisations", headers=provider.headers)).json()["items"]) == 1
+    )
 
 
-async def test_idempotency_key_races_create_once(client: httpx.AsyncClient, provider: Actor) -> None:
+async def test_idempotency_key_races_create_once(
+    client: httpx.AsyncClient, provider: Actor
+) -> None:
     payload = {"name": "Racer", "contact_email": "r@acme.example"}
     headers = {**provider.headers, "Idempotency-Key": "race-key"}
     results = await asyncio.gather(
@@ -111,20 +122,23 @@ async def test_idempotency_key_races_create_once(client: httpx.AsyncClient, prov
     assert len({r.json()["id"] for r in results}) == 1
 
 
-async def test_idempotency_keys_are_per_caller(
-    client: httpx.AsyncClient, sign_up: object
-) -> None:
+async def test_idempotency_keys_are_per_caller(client: httpx.AsyncClient, sign_up: object) -> None:
     a = await sign_up("provider")  # type: ignore[operator]
     b = await sign_up("provider")  # type: ignore[operator]
     payload = {"name": "Same", "contact_email": "s@acme.example"}
-    ra = await client.post("/v1/organisations", json=payload, headers={**a.headers, "Idempotency-Key": "k"})
-    rb = await client.post("/v1/organisations", json=payload, headers={**b.headers, "Idempotency-Key": "k"})
+    ra = await client.post(
+        "/v1/organisations", json=payload, headers={**a.headers, "Idempotency-Key": "k"}
+    )
+    rb = await client.post(
+        "/v1/organisations", json=payload, headers={**b.headers, "Idempotency-Key": "k"}
+    )
     assert ra.json()["id"] != rb.json()["id"]
 
 
 async def test_bad_idempotency_key_is_400(client: httpx.AsyncClient, provider: Actor) -> None:
     r = await client.post(
-        "/v1/organisations", json={"name": "Acme", "contact_email": "a@a.example"},
+        "/v1/organisations",
+        json={"name": "Acme", "contact_email": "a@a.example"},
         headers={**provider.headers, "Idempotency-Key": "x" * 300},
     )
     assert_problem(r, 400)
@@ -143,7 +157,9 @@ async def test_cursor_pagination(client: httpx.AsyncClient, provider: Actor) -> 
     pages = 0
     while True:
         params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
-        page = (await client.get("/v1/account/api-tokens", params=params, headers=provider.headers)).json()
+        page = (
+            await client.get("/v1/account/api-tokens", params=params, headers=provider.headers)
+        ).json()
         seen += [t["name"] for t in page["items"]]
         pages += 1
         cursor = page["next_cursor"]
@@ -154,8 +170,14 @@ async def test_cursor_pagination(client: httpx.AsyncClient, provider: Actor) -> 
 
 
 @pytest.mark.parametrize(
-    "params", [{"limit": 0}, {"limit": 101}, {"limit": "many"}, {"cursor": "!!notacursor"},
-               {"cursor": "WzFd"}],
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "many"},
+        {"cursor": "!!notacursor"},
+        {"cursor": "WzFd"},
+    ],
 )
 async def test_bad_paging_parameters_are_400(
     client: httpx.AsyncClient, provider: Actor, params: dict[str, object]
@@ -183,7 +205,12 @@ async def test_rate_limit_per_token(make_app: AppFactory, settings: object) -> N
     async with client_for(app) as client:
         r = await client.post(
             "/v1/accounts",
-            json={"email": "t@t.example", "password": PASSWORD, "display_name": "T", "role": "citizen"},
+            json={
+                "email": "t@t.example",
+                "password": PASSWORD,
+                "display_name": "T",
+                "role": "citizen",
+            },
         )
         token = (
             await client.post("/v1/auth/login", json={"email": "t@t.example", "password": PASSWORD})

@@ -87,8 +87,14 @@ async def _old_record(platform: Platform) -> None:
     async with platform.db.transaction() as session:
         session.add(
             IdempotencyRecord(
-                caller="acct:x", key="old", method="POST", path="/v1/x", request_hash="0" * 64,
-                status_code=201, response_body="{}", expires_at=utcnow() - timedelta(hours=1),
+                caller="acct:x",
+                key="old",
+                method="POST",
+                path="/v1/x",
+                request_hash="0" * 64,
+                status_code=201,
+                response_body="{}",
+                expires_at=utcnow() - timedelta(hours=1),
             )
         )
 

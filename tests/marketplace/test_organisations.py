@@ -9,8 +9,11 @@ from testkit import Actor, SignUp, assert_problem
 async def test_create_and_read(client: httpx.AsyncClient, provider: Actor) -> None:
     r = await client.post(
         "/v1/organisations",
-        json={"name": "Kestrel Health", "contact_email": "Team@Kestrel.example",
-              "company_number": "sc123456"},
+        json={
+            "name": "Kestrel Health",
+            "contact_email": "Team@Kestrel.example",
+            "company_number": "sc123456",
+        },
         headers=provider.headers,
     )
     assert r.status_code == 201, r.text
@@ -19,7 +22,9 @@ async def test_create_and_read(client: httpx.AsyncClient, provider: Actor) -> No
     assert org["company_number"] == "SC123456"
     assert org["contact_email"] == "team@kestrel.example"
     assert [(m["account_id"], m["role"]) for m in org["members"]] == [(provider.id, "owner")]
-    assert (await client.get(f"/v1/organisations/{org['id']}", headers=provider.headers)).json() == org
+    assert (
+        await client.get(f"/v1/organisations/{org['id']}", headers=provider.headers)
+    ).json() == org
     listed = (await client.get("/v1/organisations", headers=provider.headers)).json()
     assert [(o["id"], o["role"]) for o in listed["items"]] == [(org["id"], "owner")]
 
@@ -41,12 +46,15 @@ async def test_validation(client: httpx.AsyncClient, provider: Actor) -> None:
 
 async def test_citizens_cannot_create(client: httpx.AsyncClient, citizen: Actor) -> None:
     r = await client.post(
-        "/v1/organisations", json={"name": "Mine", "contact_email": "m@m.example"},
+        "/v1/organisations",
+        json={"name": "Mine", "contact_email": "m@m.example"},
         headers=citizen.headers,
     )
     assert_problem(r, 403)
     assert_problem(
-        await client.post("/v1/organisations", json={"name": "Mine", "contact_email": "m@m.example"}),
+        await client.post(
+            "/v1/organisations", json={"name": "Mine", "contact_email": "m@m.example"}
+        ),
         401,
     )
 
@@ -61,7 +69,8 @@ async def test_non_members_get_404(
         )
         r = await client.post(
             f"/v1/organisations/{organisation['id']}/members",
-            json={"email": actor.email, "role": "developer"}, headers=actor.headers,
+            json={"email": actor.email, "role": "developer"},
+            headers=actor.headers,
         )
         assert_problem(r, 404)
     assert_problem(await client.get("/v1/organisations/org_nope", headers=outsider.headers), 404)
@@ -73,31 +82,47 @@ async def test_members(
     dev = await sign_up("provider", name="dev")
     citizen = await sign_up("citizen")
     url = f"/v1/organisations/{organisation['id']}/members"
-    r = await client.post(url, json={"email": dev.email, "role": "developer"}, headers=provider.headers)
+    r = await client.post(
+        url, json={"email": dev.email, "role": "developer"}, headers=provider.headers
+    )
     assert r.status_code == 201, r.text
     assert {m["email"]: m["role"] for m in r.json()["members"]} == {
-        provider.email: "owner", dev.email: "developer"
+        provider.email: "owner",
+        dev.email: "developer",
     }
     # The developer now sees it, but cannot add members.
-    assert (await client.get(f"/v1/organisations/{organisation['id']}", headers=dev.headers)).status_code == 200
+    assert (
+        await client.get(f"/v1/organisations/{organisation['id']}", headers=dev.headers)
+    ).status_code == 200
     other = await sign_up("provider")
-    r = await client.post(url, json={"email": other.email, "role": "developer"}, headers=dev.headers)
+    r = await client.post(
+        url, json={"email": other.email, "role": "developer"}, headers=dev.headers
+    )
     assert_problem(r, 403)
     assert_problem(
-        await client.post(url, json={"email": dev.email, "role": "owner"}, headers=provider.headers),
+        await client.post(
+            url, json={"email": dev.email, "role": "owner"}, headers=provider.headers
+        ),
         409,
     )
     assert_problem(
         await client.post(
             url, json={"email": "ghost@test.example", "role": "owner"}, headers=provider.headers
         ),
-        422, "/email",
+        422,
+        "/email",
     )
     assert_problem(
-        await client.post(url, json={"email": citizen.email, "role": "developer"}, headers=provider.headers),
-        422, "/email",
+        await client.post(
+            url, json={"email": citizen.email, "role": "developer"}, headers=provider.headers
+        ),
+        422,
+        "/email",
     )
     assert_problem(
-        await client.post(url, json={"email": other.email, "role": "boss"}, headers=provider.headers),
-        422, "/role",
+        await client.post(
+            url, json={"email": other.email, "role": "boss"}, headers=provider.headers
+        ),
+        422,
+        "/role",
     )

@@ -10,8 +10,12 @@ from pydantic import ValidationError
 from marketplace.settings import Settings
 
 VARIABLES = [
-    "GOVSTORE_DATA_DIR", "DATABASE_URL", "REDIS_URL", "GOVSTORE_BASE_URL",
-    "GOVSTORE_BOOTSTRAP_ADMIN_EMAIL", "GOVSTORE_BOOTSTRAP_ADMIN_PASSWORD",
+    "GOVSTORE_DATA_DIR",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "GOVSTORE_BASE_URL",
+    "GOVSTORE_BOOTSTRAP_ADMIN_EMAIL",
+    "GOVSTORE_BOOTSTRAP_ADMIN_PASSWORD",
     "GOVSTORE_MAX_BODY_BYTES",
 ]
 
@@ -59,8 +63,12 @@ def test_empty_values_mean_unset(clean_env: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("GOVSTORE_BASE_URL", "not a url"), ("GOVSTORE_BASE_URL", "ftp://x"),
-     ("GOVSTORE_MAX_BODY_BYTES", "10"), ("GOVSTORE_RATE_LIMIT_PER_ADDRESS", "0")],
+    [
+        ("GOVSTORE_BASE_URL", "not a url"),
+        ("GOVSTORE_BASE_URL", "ftp://x"),
+        ("GOVSTORE_MAX_BODY_BYTES", "10"),
+        ("GOVSTORE_RATE_LIMIT_PER_ADDRESS", "0"),
+    ],
 )
 def test_bad_values_refused(clean_env: pytest.MonkeyPatch, name: str, value: str) -> None:
     clean_env.setenv(name, value)

@@ -6,12 +6,14 @@ Each result is also checked to be fully modelled: a field the server sends but t
 SDK does not know would land in `model_extra`, and fails here.
 
 The sync `Client` shares every request spec and parser with the async one (the SDK's
-own tests check they send the same requests); it cannot use ASGITransport, so it is
-not driven against the app here.
+own tests check they send the same requests). It cannot use ASGITransport, so one
+scenario runs it in a worker thread, over a small transport that hands each request
+to the app on the test's event loop: still in-process, no server.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -496,6 +498,7 @@ async def test_an_invalid_manifest_raises_with_pointers(
     assert {"/manifest/category", "/manifest/summary", "/manifest/support_email"} <= pointers
     assert all(p.startswith("/manifest/") for p in pointers)
     assert all(e.detail for e in error.errors)
+    assert error.code == error.problem["code"] and error.code
     assert error.problem["status"] == 422
 
 
@@ -514,6 +517,15 @@ async def test_unknown_scopes_and_schemes_are_refused_at_submission(
         "/manifest/kitemarks/0/scheme",
     }
     assert await collect(as_provider.releases.list(service["id"])) == []
+
+
+async def test_a_bad_query_parameter_is_named(make_sdk: MakeSDK) -> None:
+    with pytest.raises(govstore.BadRequestError) as raised:
+        await collect(make_sdk().scopes.list(tier="everything"))
+
+    assert raised.value.status == 400
+    assert raised.value.code
+    assert [e.parameter for e in raised.value.errors] == ["tier"]
 
 
 async def test_not_found(as_provider: govstore.AsyncClient) -> None:
@@ -638,3 +650,61 @@ async def test_separate_calls_create_separately(as_provider: govstore.AsyncClien
     two = await as_provider.organisations.create("Acme One Ltd", "one@acme.example")
 
     assert one.id != two.id
+
+
+# The sync Client, in a worker thread, on the same in-process app
+
+
+class ToEventLoop(httpx.BaseTransport):
+    """A sync transport that runs each request through the app on the given event loop."""
+
+    def __init__(self, app: Starlette, loop: asyncio.AbstractEventLoop) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.loop = loop
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def send() -> httpx.Response:
+            response = await self.inner.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+        return asyncio.run_coroutine_threadsafe(send(), self.loop).result(timeout=30)
+
+
+async def test_the_sync_client_against_the_app(
+    app: Starlette, published: dict[str, Any], sign_up: Any
+) -> None:
+    developer = await sign_up("provider", name="developer")
+    transport = ToEventLoop(app, asyncio.get_running_loop())
+
+    def scenario() -> None:
+        with govstore.Client(base_url=BASE_URL, transport=transport) as sdk:
+            sdk.accounts.register("grace@example.org", PASSWORD, "Grace", "provider")
+            sdk.auth.login("grace@example.org", PASSWORD)
+            organisation = sdk.organisations.create("Hopper Labs", "labs@example.org")
+            grown = sdk.organisations.add_member(organisation.id, developer.email, "developer")
+            service = sdk.services.create(organisation.id, "hopper-gp", "Hopper GP")
+            release = sdk.releases.submit(service.id, manifest_fixture("acme-gp-online"))
+            for n in range(3):
+                sdk.account.api_tokens.create(f"token {n}", 1, ["read"])
+
+            assert len(grown.members) == 2
+            assert [o.role for o in sdk.organisations.list()] == ["owner"]
+            assert [r.id for r in sdk.releases.list(service.id)] == [release.id]
+            pages = list(sdk.account.api_tokens.list(limit=2).pages())
+            assert [len(page.items) for page in pages] == [2, 1]
+            assert sdk.guidelines.current().version == "2026.1"
+            with pytest.raises(govstore.UnprocessableEntityError) as raised:
+                sdk.releases.submit(service.id, {"name": "Hopper GP", "category": "toys"})
+            assert "/manifest/category" in {e.pointer for e in raised.value.errors}
+            withdrawn = sdk.releases.withdraw(service.id, release.id, reason="Not ready")
+            assert withdrawn.history[-1].reason == "Not ready"
+            with pytest.raises(govstore.ConflictError):
+                sdk.releases.withdraw(service.id, release.id)
+            with pytest.raises(govstore.NotFoundError):
+                sdk.services.get("svc_unknown")
+            sdk.auth.logout()
+            with pytest.raises(govstore.AuthenticationError):
+                sdk.account.get()
+
+    await asyncio.to_thread(scenario)

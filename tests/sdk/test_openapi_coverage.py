@@ -130,7 +130,11 @@ def ref_name(schema: dict[str, Any]) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-@pytest.mark.parametrize(("route", "dotted"), sorted(ROUTES.items()))
+@pytest.mark.parametrize(
+    ("route", "dotted"),
+    sorted(ROUTES.items()),
+    ids=[f"{method} {path}" for method, path in sorted(ROUTES)],
+)
 def test_each_method_parses_the_model_its_operation_answers_with(
     route: tuple[str, str], dotted: str
 ) -> None:

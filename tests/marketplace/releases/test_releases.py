@@ -20,11 +20,15 @@ async def test_create_service(
     client: httpx.AsyncClient, provider: Actor, organisation: dict[str, Any]
 ) -> None:
     url = f"/v1/organisations/{organisation['id']}/services"
-    r = await client.post(url, json={"slug": "acme-gp", "name": "Acme GP"}, headers=provider.headers)
+    r = await client.post(
+        url, json={"slug": "acme-gp", "name": "Acme GP"}, headers=provider.headers
+    )
     assert r.status_code == 201, r.text
     service = r.json()
     assert service["id"].startswith("svc_") and service["releases"] == []
-    assert (await client.get(f"/v1/services/{service['id']}", headers=provider.headers)).json() == service
+    assert (
+        await client.get(f"/v1/services/{service['id']}", headers=provider.headers)
+    ).json() == service
     listed = (await client.get(url, headers=provider.headers)).json()["items"]
     assert [s["id"] for s in listed] == [service["id"]]
     assert_problem(
@@ -33,7 +37,9 @@ async def test_create_service(
     )
     assert_problem(
         await client.post(url, json={"slug": "Acme GP!", "name": "A"}, headers=provider.headers),
-        422, "/slug", "/name",
+        422,
+        "/slug",
+        "/name",
     )
 
 
@@ -42,18 +48,24 @@ async def test_slug_race_has_one_winner(
 ) -> None:
     url = f"/v1/organisations/{organisation['id']}/services"
     results = await asyncio.gather(
-        *[client.post(url, json={"slug": "same-slug", "name": "Same"}, headers=provider.headers)
-          for _ in range(3)]
+        *[
+            client.post(url, json={"slug": "same-slug", "name": "Same"}, headers=provider.headers)
+            for _ in range(3)
+        ]
     )
     assert sorted(r.status_code for r in results) == [201, 409, 409]
 
 
 async def test_submit_release(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any],
-    published: dict[str, Any], manifest: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    published: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     r = await client.post(
-        f"/v1/services/{service['id']}/releases", json={"manifest": manifest},
+        f"/v1/services/{service['id']}/releases",
+        json={"manifest": manifest},
         headers=provider.headers,
     )
     assert r.status_code == 201, r.text
@@ -69,19 +81,25 @@ async def test_submit_release(
         f"/v1/services/{service['id']}/releases/{release['id']}", headers=provider.headers
     )
     assert got.json() == release
-    listed = (await client.get(f"/v1/services/{service['id']}/releases", headers=provider.headers)).json()
+    listed = (
+        await client.get(f"/v1/services/{service['id']}/releases", headers=provider.headers)
+    ).json()
     assert [x["id"] for x in listed["items"]] == [release["id"]]
     # One release in review at a time.
     again = await client.post(
-        f"/v1/services/{service['id']}/releases", json={"manifest": manifest},
+        f"/v1/services/{service['id']}/releases",
+        json={"manifest": manifest},
         headers=provider.headers,
     )
     assert_problem(again, 409)
 
 
 async def test_invalid_manifest_lists_every_pointer(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any],
-    published: dict[str, Any], manifest: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    published: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     bad = copy.deepcopy(manifest)
     del bad["clinical_safety"]
@@ -92,57 +110,84 @@ async def test_invalid_manifest_lists_every_pointer(
         f"/v1/services/{service['id']}/releases", json={"manifest": bad}, headers=provider.headers
     )
     assert_problem(
-        r, 422, "/manifest/clinical_safety", "/manifest/data_uses/0/purpose",
-        "/manifest/data_uses/0/retention_days", "/manifest/colour",
+        r,
+        422,
+        "/manifest/clinical_safety",
+        "/manifest/data_uses/0/purpose",
+        "/manifest/data_uses/0/retention_days",
+        "/manifest/colour",
     )
-    listed = (await client.get(f"/v1/services/{service['id']}/releases", headers=provider.headers)).json()
+    listed = (
+        await client.get(f"/v1/services/{service['id']}/releases", headers=provider.headers)
+    ).json()
     assert listed["items"] == []
 
 
 async def test_unknown_scopes_and_schemes_are_errors(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any],
-    published: dict[str, Any], manifest: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    published: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     bad = copy.deepcopy(manifest)
     bad["data_uses"].append({**bad["data_uses"][0], "scope": "secrets.read"})
-    bad["kitemarks"].append({"scheme": "gold-star", "evidence": [
-        {"criterion": "GOLD-1", "level": "self_assertion", "reference": "x"}]})
+    bad["kitemarks"].append(
+        {
+            "scheme": "gold-star",
+            "evidence": [{"criterion": "GOLD-1", "level": "self_assertion", "reference": "x"}],
+        }
+    )
     bad["kitemarks"][0]["evidence"][0]["criterion"] = "ACC-1"
     r = await client.post(
         f"/v1/services/{service['id']}/releases", json={"manifest": bad}, headers=provider.headers
     )
     assert_problem(
-        r, 422, "/manifest/data_uses/1/scope", "/manifest/kitemarks/1/scheme",
+        r,
+        422,
+        "/manifest/data_uses/1/scope",
+        "/manifest/kitemarks/1/scheme",
         "/manifest/kitemarks/0/evidence/0/criterion",
     )
 
 
 async def test_submission_needs_a_published_guideline_version(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any], admin: Actor,
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    admin: Actor,
 ) -> None:
     manifest = manifest_fixture("bus-pass-sandbox")
     r = await client.post(
-        f"/v1/services/{service['id']}/releases", json={"manifest": manifest},
+        f"/v1/services/{service['id']}/releases",
+        json={"manifest": manifest},
         headers=provider.headers,
     )
     assert_problem(r, 409)
 
 
 async def test_withdraw_and_resubmit_links_previous(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any],
-    published: dict[str, Any], manifest: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    published: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     base = f"/v1/services/{service['id']}/releases"
     first = (await client.post(base, json={"manifest": manifest}, headers=provider.headers)).json()
     r = await client.post(
-        f"{base}/{first['id']}/withdraw", json={"reason": "wrong retention"},
+        f"{base}/{first['id']}/withdraw",
+        json={"reason": "wrong retention"},
         headers=provider.headers,
     )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "withdrawn"
     assert r.json()["history"][-1] == {
-        **r.json()["history"][-1], "status": "withdrawn", "previous_status": "submitted",
-        "reason": "wrong retention", "actor_id": provider.id,
+        **r.json()["history"][-1],
+        "status": "withdrawn",
+        "previous_status": "submitted",
+        "reason": "wrong retention",
+        "actor_id": provider.id,
     }
     body = assert_problem(
         await client.post(f"{base}/{first['id']}/withdraw", json={}, headers=provider.headers), 409
@@ -158,12 +203,19 @@ async def test_withdraw_and_resubmit_links_previous(
 
 
 async def test_only_members_see_services_and_releases(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any], sign_up: SignUp,
-    published: dict[str, Any], manifest: dict[str, Any], admin: Actor, organisation: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    sign_up: SignUp,
+    published: dict[str, Any],
+    manifest: dict[str, Any],
+    admin: Actor,
+    organisation: dict[str, Any],
 ) -> None:
     release = (
         await client.post(
-            f"/v1/services/{service['id']}/releases", json={"manifest": manifest},
+            f"/v1/services/{service['id']}/releases",
+            json={"manifest": manifest},
             headers=provider.headers,
         )
     ).json()
@@ -179,7 +231,8 @@ async def test_only_members_see_services_and_releases(
         )
         assert_problem(
             await client.post(
-                f"/v1/services/{service['id']}/releases/{release['id']}/withdraw", json={},
+                f"/v1/services/{service['id']}/releases/{release['id']}/withdraw",
+                json={},
                 headers=h,
             ),
             404,
@@ -193,7 +246,8 @@ async def test_only_members_see_services_and_releases(
         assert_problem(
             await client.post(
                 f"/v1/organisations/{organisation['id']}/services",
-                json={"slug": "sneaky", "name": "Sneaky"}, headers=h,
+                json={"slug": "sneaky", "name": "Sneaky"},
+                headers=h,
             ),
             404,
         )
@@ -201,7 +255,8 @@ async def test_only_members_see_services_and_releases(
     other_service = (
         await client.post(
             f"/v1/organisations/{organisation['id']}/services",
-            json={"slug": "other-service", "name": "Other"}, headers=provider.headers,
+            json={"slug": "other-service", "name": "Other"},
+            headers=provider.headers,
         )
     ).json()
     assert_problem(
@@ -214,13 +269,19 @@ async def test_only_members_see_services_and_releases(
 
 
 async def test_developer_member_can_submit(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any], sign_up: SignUp,
-    published: dict[str, Any], manifest: dict[str, Any], organisation: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    sign_up: SignUp,
+    published: dict[str, Any],
+    manifest: dict[str, Any],
+    organisation: dict[str, Any],
 ) -> None:
     dev = await sign_up("provider", name="dev")
     await client.post(
         f"/v1/organisations/{organisation['id']}/members",
-        json={"email": dev.email, "role": "developer"}, headers=provider.headers,
+        json={"email": dev.email, "role": "developer"},
+        headers=provider.headers,
     )
     r = await client.post(
         f"/v1/services/{service['id']}/releases", json={"manifest": manifest}, headers=dev.headers
@@ -237,8 +298,11 @@ async def test_manifest_schema_is_published(client: httpx.AsyncClient) -> None:
 
 
 async def test_audit_events_recorded(
-    client: httpx.AsyncClient, provider: Actor, service: dict[str, Any],
-    published: dict[str, Any], manifest: dict[str, Any],
+    client: httpx.AsyncClient,
+    provider: Actor,
+    service: dict[str, Any],
+    published: dict[str, Any],
+    manifest: dict[str, Any],
 ) -> None:
     from sqlmodel import select
 
@@ -246,20 +310,26 @@ async def test_audit_events_recorded(
 
     release = (
         await client.post(
-            f"/v1/services/{service['id']}/releases", json={"manifest": manifest},
+            f"/v1/services/{service['id']}/releases",
+            json={"manifest": manifest},
             headers=provider.headers,
         )
     ).json()
     await client.post(
-        f"/v1/services/{service['id']}/releases/{release['id']}/withdraw", json={},
+        f"/v1/services/{service['id']}/releases/{release['id']}/withdraw",
+        json={},
         headers=provider.headers,
     )
     platform = client._transport.app.state.platform  # type: ignore[attr-defined]
     async with platform.db.session(write=False) as session:
         tags = [e.tag for e in (await session.exec(select(AuditEvent))).all()]
     for tag in (
-        "account:account:created", "organisation:organisation:created", "service:service:created",
-        "guideline:version:published", "guideline:scope:created", "release:status:changed",
+        "account:account:created",
+        "organisation:organisation:created",
+        "service:service:created",
+        "guideline:version:published",
+        "guideline:scope:created",
+        "release:status:changed",
     ):
         assert tag in tags
     assert tags.count("release:status:changed") == 2
