@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -13,7 +14,22 @@ from govstore._base_client import RetryPolicy
 
 from .support import BASE_URL, MockServer, problem
 
-ACCOUNT = {"id": "acc_1", "email": "a@example.test", "display_name": "A", "roles": []}
+ACCOUNT = {
+    "id": "acc_1",
+    "email": "a@example.test",
+    "display_name": "A",
+    "roles": [],
+    "created_at": "2026-01-02T03:04:05Z",
+}
+WITHDRAWN = {
+    "id": "rel_1",
+    "service_id": "svc_1",
+    "number": 1,
+    "status": "withdrawn",
+    "guideline_version": "2026.1",
+    "created_at": "2026-01-02T03:04:05Z",
+    "status_changed_at": "2026-01-02T03:04:05Z",
+}
 ORGANISATION = {
     "id": "org_1",
     "name": "Acme",
@@ -261,15 +277,7 @@ def test_connection_errors_are_not_retried_for_other_posts(sleeps: list[float]) 
 def test_a_refused_connection_is_retried_even_for_other_posts(sleeps: list[float]) -> None:
     server = MockServer(
         httpx.ConnectError("refused"),
-        httpx.Response(
-            200,
-            json={
-                "id": "rel_1",
-                "service_id": "svc_1",
-                "status": "withdrawn",
-                "created_at": "2026-01-02T03:04:05Z",
-            },
-        ),
+        httpx.Response(200, json=WITHDRAWN),
     )
 
     with client_for(server) as client:
@@ -351,13 +359,7 @@ async def test_async_creating_posts_keep_their_key_across_retries(sleeps: list[f
 
 
 def test_reads_and_state_changes_carry_no_idempotency_key() -> None:
-    release = {
-        "id": "rel_1",
-        "service_id": "svc_1",
-        "status": "withdrawn",
-        "created_at": "2026-01-02T03:04:05Z",
-    }
-    server = MockServer(httpx.Response(200, json=ORGANISATION), httpx.Response(200, json=release))
+    server = MockServer(httpx.Response(200, json=ORGANISATION), httpx.Response(200, json=WITHDRAWN))
 
     with client_for(server) as client:
         client.organisations.get("org_1")
@@ -371,7 +373,7 @@ async def test_an_asgi_app_can_be_called_in_process() -> None:
 
     async def app(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
         seen.append(scope)
-        body = b'{"id": "acc_1", "email": "a@example.test", "display_name": "A"}'
+        body = json.dumps(ACCOUNT).encode()
         await send(
             {
                 "type": "http.response.start",

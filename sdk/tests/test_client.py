@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -11,19 +12,26 @@ import httpx
 import pytest
 
 import govstore
+from govstore._routes import ROUTES
 from govstore.resources import Resource
 
 from .support import BASE_URL, MockServer
 
 CREATED = "2026-01-02T03:04:05Z"
-ACCOUNT = {"id": "acc_1", "email": "p@example.test", "display_name": "P", "roles": ["admin"]}
+ACCOUNT = {
+    "id": "acc_1",
+    "email": "p@example.test",
+    "display_name": "P",
+    "roles": ["admin"],
+    "created_at": CREATED,
+}
 API_TOKEN = {
     "id": "tok_1",
     "name": "ci",
     "prefix": "gst_ab12",
-    "scopes": ["releases:write"],
-    "expires_at": "2026-04-02T03:04:05Z",
+    "scopes": ["read", "services:write"],
     "created_at": CREATED,
+    "expires_at": "2026-04-02T03:04:05Z",
     "token": "gst_ab12_secret",
 }
 MEMBER = {
@@ -31,6 +39,7 @@ MEMBER = {
     "email": "d@example.test",
     "display_name": "D",
     "role": "developer",
+    "joined_at": CREATED,
 }
 ORGANISATION = {
     "id": "org_1",
@@ -40,6 +49,7 @@ ORGANISATION = {
     "members": [MEMBER],
     "created_at": CREATED,
 }
+ORGANISATION_SUMMARY = {"id": "org_1", "name": "Acme", "role": "owner", "created_at": CREATED}
 GUIDELINE = {
     "code": "PRIV-1",
     "title": "Minimal data",
@@ -49,13 +59,14 @@ GUIDELINE = {
     "check": "lowest-sufficient-tier",
     "kitemarks": ["privacy-assured"],
 }
-GUIDELINE_VERSION = {
+GUIDELINE_VERSION_SUMMARY = {
     "version": "2026.1",
     "title": "First",
     "status": "draft",
+    "created_at": CREATED,
     "published_at": None,
-    "guidelines": [GUIDELINE],
 }
+GUIDELINE_VERSION = {**GUIDELINE_VERSION_SUMMARY, "guidelines": [GUIDELINE]}
 SCOPE = {
     "name": "income.verify",
     "title": "Verify income",
@@ -64,6 +75,7 @@ SCOPE = {
     "sensitivity": "low",
     "data_owner": "HMRC",
 }
+SCOPE_OUT = {**SCOPE, "created_at": CREATED}
 SCHEME = {
     "slug": "privacy-assured",
     "title": "Privacy assured",
@@ -71,23 +83,39 @@ SCHEME = {
     "criteria": ["PRIV-1"],
     "validity_days": 365,
 }
+SCHEME_OUT = {**SCHEME, "created_at": CREATED}
 DATA_API = {
     "id": "dapi_1",
     "name": "HMRC income",
     "data_owner": "HMRC",
     "client_id": "dapi_client",
+    "created_at": CREATED,
     "client_secret": "s3cret",
 }
-RELEASE = {
+RELEASE_SUMMARY = {
     "id": "rel_1",
-    "service_id": "svc_1",
+    "number": 1,
     "status": "submitted",
+    "created_at": CREATED,
+    "status_changed_at": CREATED,
+}
+RELEASE = {
+    **RELEASE_SUMMARY,
+    "service_id": "svc_1",
     "manifest": {"name": "Acme GP Online"},
     "guideline_version": "2026.1",
     "previous_release_id": None,
-    "created_at": CREATED,
-    "updated_at": CREATED,
-    "history": [{"status": "submitted", "at": CREATED, "actor": "acc_1"}],
+    "changed_fields": None,
+    "history": [
+        {
+            "status": "submitted",
+            "previous_status": None,
+            "action": "submit",
+            "at": CREATED,
+            "actor_id": "acc_1",
+            "reason": None,
+        }
+    ],
 }
 SERVICE = {
     "id": "svc_1",
@@ -95,7 +123,7 @@ SERVICE = {
     "name": "Acme GP Online",
     "organisation_id": "org_1",
     "created_at": CREATED,
-    "releases": [RELEASE],
+    "releases": [RELEASE_SUMMARY],
 }
 SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}
 
@@ -115,6 +143,7 @@ class Case:
     creates: bool = False
     status: int = 200
     paginated: bool = False
+    params: dict[str, str] | None = None
 
 
 CASES: dict[str, Case] = {
@@ -136,14 +165,19 @@ CASES: dict[str, Case] = {
         {"access_token": "t", "token_type": "Bearer", "expires_in": 3600},
         govstore.LoginResult,
     ),
+    "auth.logout": Case(
+        lambda c: c.auth.logout(), "POST", "/v1/auth/logout", None, None, None, status=204
+    ),
     "account.get": Case(
         lambda c: c.account.get(), "GET", "/v1/account", None, ACCOUNT, govstore.Account
     ),
     "account.api_tokens.create": Case(
-        lambda c: c.account.api_tokens.create("ci", 90, ["releases:write"]),
+        lambda c: c.account.api_tokens.create(
+            "ci", 90, [govstore.ApiTokenScope.READ, "services:write"]
+        ),
         "POST",
         "/v1/account/api-tokens",
-        {"name": "ci", "expires_in_days": 90, "scopes": ["releases:write"]},
+        {"name": "ci", "expires_in_days": 90, "scopes": ["read", "services:write"]},
         API_TOKEN,
         govstore.ApiToken,
         creates=True,
@@ -175,6 +209,34 @@ CASES: dict[str, Case] = {
         ACCOUNT,
         govstore.Account,
     ),
+    "admin.accounts.list": Case(
+        lambda c: c.admin.accounts.list(),
+        "GET",
+        "/v1/admin/accounts",
+        None,
+        page(ACCOUNT),
+        govstore.Account,
+        paginated=True,
+    ),
+    "admin.accounts.list by role": Case(
+        lambda c: c.admin.accounts.list(role="reviewer", limit=5),
+        "GET",
+        "/v1/admin/accounts",
+        None,
+        page(ACCOUNT),
+        govstore.Account,
+        paginated=True,
+        params={"role": "reviewer", "limit": "5"},
+    ),
+    "admin.data_apis.list": Case(
+        lambda c: c.admin.data_apis.list(),
+        "GET",
+        "/v1/admin/data-apis",
+        None,
+        page({k: v for k, v in DATA_API.items() if k != "client_secret"}),
+        govstore.DataApiCredentials,
+        paginated=True,
+    ),
     "admin.data_apis.create": Case(
         lambda c: c.admin.data_apis.create("HMRC income", "HMRC"),
         "POST",
@@ -205,6 +267,14 @@ CASES: dict[str, Case] = {
         creates=True,
         status=201,
     ),
+    "guidelines.revise": Case(
+        lambda c: c.guidelines.revise("2026.1", "Second", [govstore.Guideline(**GUIDELINE)]),
+        "PUT",
+        "/v1/guidelines/2026.1",
+        {"title": "Second", "guidelines": [GUIDELINE]},
+        {**GUIDELINE_VERSION, "title": "Second"},
+        govstore.GuidelineVersion,
+    ),
     "guidelines.publish": Case(
         lambda c: c.guidelines.publish("2026.1"),
         "POST",
@@ -218,8 +288,8 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/guidelines",
         None,
-        page(GUIDELINE_VERSION),
-        govstore.GuidelineVersion,
+        page(GUIDELINE_VERSION_SUMMARY),
+        govstore.GuidelineVersionSummary,
         paginated=True,
     ),
     "guidelines.current": Case(
@@ -251,7 +321,7 @@ CASES: dict[str, Case] = {
         "POST",
         "/v1/scopes",
         SCOPE,
-        SCOPE,
+        SCOPE_OUT,
         govstore.Scope,
         creates=True,
         status=201,
@@ -261,16 +331,26 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/scopes",
         None,
-        page(SCOPE),
+        page(SCOPE_OUT),
         govstore.Scope,
         paginated=True,
+    ),
+    "scopes.list filtered": Case(
+        lambda c: c.scopes.list(tier="status", data_owner="HMRC"),
+        "GET",
+        "/v1/scopes",
+        None,
+        page(SCOPE_OUT),
+        govstore.Scope,
+        paginated=True,
+        params={"tier": "status", "data_owner": "HMRC"},
     ),
     "kitemark_schemes.create": Case(
         lambda c: c.kitemark_schemes.create(**SCHEME),
         "POST",
         "/v1/kitemark-schemes",
         SCHEME,
-        SCHEME,
+        SCHEME_OUT,
         govstore.KitemarkScheme,
         creates=True,
         status=201,
@@ -280,7 +360,7 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/kitemark-schemes",
         None,
-        page(SCHEME),
+        page(SCHEME_OUT),
         govstore.KitemarkScheme,
         paginated=True,
     ),
@@ -317,8 +397,8 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/organisations",
         None,
-        page(ORGANISATION),
-        govstore.Organisation,
+        page(ORGANISATION_SUMMARY),
+        govstore.OrganisationSummary,
         paginated=True,
     ),
     "organisations.add_member": Case(
@@ -326,8 +406,8 @@ CASES: dict[str, Case] = {
         "POST",
         "/v1/organisations/org_1/members",
         {"email": "d@example.test", "role": "developer"},
-        MEMBER,
-        govstore.Member,
+        ORGANISATION,
+        govstore.Organisation,
         creates=True,
         status=201,
     ),
@@ -381,15 +461,23 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/services/svc_1/releases",
         None,
-        page(RELEASE),
-        govstore.Release,
+        page(RELEASE_SUMMARY),
+        govstore.ReleaseSummary,
         paginated=True,
     ),
     "releases.withdraw": Case(
         lambda c: c.releases.withdraw("svc_1", "rel_1"),
         "POST",
         "/v1/services/svc_1/releases/rel_1/withdraw",
-        None,
+        {},
+        {**RELEASE, "status": "withdrawn"},
+        govstore.Release,
+    ),
+    "releases.withdraw with a reason": Case(
+        lambda c: c.releases.withdraw("svc_1", "rel_1", reason="Wrong retention"),
+        "POST",
+        "/v1/services/svc_1/releases/rel_1/withdraw",
+        {"reason": "Wrong retention"},
         {**RELEASE, "status": "withdrawn"},
         govstore.Release,
     ),
@@ -407,6 +495,7 @@ def check_request(case: Case, server: MockServer) -> None:
     request = server.last
     assert request.method == case.method
     assert request.url.path == case.path
+    assert dict(request.url.params) == (case.params or {})
     if case.body is None:
         assert request.content == b""
     else:
@@ -528,7 +617,7 @@ def test_sync_and_async_clients_expose_the_same_methods() -> None:
     async_methods = resource_methods(govstore.AsyncClient())
 
     assert [(p, n) for p, _, n, _ in sync_methods] == [(p, n) for p, _, n, _ in async_methods]
-    assert len(sync_methods) == 29
+    assert len(sync_methods) == len(ROUTES)
     for (path, _, name, sync_method), (_, _, _, async_method) in zip(
         sync_methods, async_methods, strict=True
     ):
@@ -551,3 +640,35 @@ def test_both_clients_have_the_same_public_attributes() -> None:
     async_attributes = public(govstore.AsyncClient) | set(vars(govstore.AsyncClient()))
 
     assert sync_attributes - {"close"} == async_attributes - {"aclose"}
+
+
+# The route table the server's tests check against the OpenAPI document
+
+
+def test_every_route_names_a_method_and_every_method_has_a_route() -> None:
+    with govstore.Client() as client:
+        methods = {f"{path}.{name}" for path, _, name, _ in resource_methods(client)}
+
+    assert sorted(ROUTES.values()) == sorted(methods)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_method_sends_the_request_its_route_names(name: str) -> None:
+    case = CASES[name]
+    routes = [route for route, method in ROUTES.items() if method == name.split(" ")[0]]
+    assert len(routes) == 1, routes
+    http_method, template = routes[0]
+    pattern = re.sub(r"\\{[a-z_]+\\}", "[^/]+", re.escape(template))
+
+    assert case.method == http_method
+    assert re.fullmatch(pattern, case.path), (case.path, template)
+
+
+def test_logout_forgets_the_token() -> None:
+    server = MockServer(httpx.Response(204))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        client.auth.logout()
+        assert client.token is None
+
+    assert server.last.headers["Authorization"] == "Bearer t"

@@ -64,10 +64,28 @@ def test_problem_fields_and_pointers_are_parsed() -> None:
         govstore.FieldError("/manifest/data_uses/0/retention_days", "must be positive"),
     ]
     assert error.problem["instance"] == "/v1/services/svc_1/releases"
+    assert error.code is None
     assert error.response is response
     message = str(error)
     assert message.startswith("422 Invalid content: 2 fields failed validation")
     assert "/manifest/support_email: not an email address" in message
+
+
+def test_the_error_code_and_bad_query_parameters_are_parsed() -> None:
+    response = problem(
+        400,
+        "Malformed request",
+        "invalid query parameters",
+        code="malformed-request",
+        errors=[{"pointer": "", "detail": "not a tier", "parameter": "tier"}],
+    )
+
+    error = status_error_from_response(response)
+
+    assert isinstance(error, govstore.BadRequestError)
+    assert error.code == "malformed-request"
+    assert error.errors == [govstore.FieldError("", "not a tier", parameter="tier")]
+    assert "?tier: not a tier" in str(error)
 
 
 def test_rate_limit_error_carries_retry_after() -> None:

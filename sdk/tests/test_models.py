@@ -4,16 +4,31 @@ from datetime import UTC, datetime
 
 import govstore
 
+RELEASE = {
+    "id": "rel_1",
+    "service_id": "svc_1",
+    "number": 1,
+    "status": "submitted",
+    "guideline_version": "2026.1",
+    "created_at": "2026-01-02T03:04:05Z",
+    "status_changed_at": "2026-01-02T03:04:05Z",
+}
+
 
 def test_new_server_fields_are_kept_not_rejected() -> None:
     release = govstore.Release.model_validate(
         {
-            "id": "rel_1",
-            "service_id": "svc_1",
+            **RELEASE,
             "status": "awaiting_review",
-            "created_at": "2026-01-02T03:04:05Z",
             "queue_position": 3,
-            "history": [{"status": "submitted", "at": "2026-01-02T03:04:05Z", "note": "new"}],
+            "history": [
+                {
+                    "status": "submitted",
+                    "action": "submit",
+                    "at": "2026-01-02T03:04:05Z",
+                    "note": "new",
+                }
+            ],
         }
     )
 
@@ -27,53 +42,44 @@ def test_timestamps_are_datetimes() -> None:
             "id": "tok_1",
             "name": "ci",
             "prefix": "gst_ab12",
-            "scopes": [],
-            "expires_at": None,
+            "scopes": ["read"],
             "created_at": "2026-01-02T03:04:05Z",
+            "expires_at": "2026-04-02T03:04:05+01:00",
         }
     )
 
     assert token.created_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert token.expires_at is None
+    assert token.expires_at == datetime(2026, 4, 2, 2, 4, 5, tzinfo=UTC)
     assert token.token is None
 
 
 def test_release_status_compares_with_plain_strings() -> None:
-    release = govstore.Release.model_validate(
-        {
-            "id": "rel_1",
-            "service_id": "svc_1",
-            "status": "approved",
-            "created_at": "2026-01-02T03:04:05Z",
-        }
-    )
+    release = govstore.Release.model_validate({**RELEASE, "status": "approved"})
 
     assert release.status == govstore.ReleaseStatus.APPROVED
     assert {status.value for status in govstore.ReleaseStatus} >= {"submitted", "superseded"}
 
 
 def test_an_unknown_release_status_still_parses() -> None:
-    release = govstore.Release.model_validate(
-        {
-            "id": "rel_1",
-            "service_id": "svc_1",
-            "status": "archived",
-            "created_at": "2026-01-02T03:04:05Z",
-        }
-    )
+    release = govstore.Release.model_validate({**RELEASE, "status": "archived"})
 
     assert release.status == "archived"
 
 
-def test_service_releases_are_optional() -> None:
-    service = govstore.Service.model_validate(
-        {
-            "id": "svc_1",
-            "slug": "acme",
-            "name": "Acme",
-            "organisation_id": "org_1",
-            "created_at": "2026-01-02T03:04:05Z",
-        }
-    )
+def test_a_release_is_a_release_summary_with_more() -> None:
+    release = govstore.Release.model_validate(RELEASE)
 
-    assert service.releases is None
+    assert isinstance(release, govstore.ReleaseSummary)
+    assert release.number == 1
+    assert release.changed_fields is None
+    assert release.history == []
+
+
+def test_token_scopes_are_the_servers() -> None:
+    assert [scope.value for scope in govstore.ApiTokenScope] == [
+        "read",
+        "organisations:write",
+        "services:write",
+        "review:write",
+        "admin:write",
+    ]

@@ -16,6 +16,7 @@ def scope(name: str) -> dict[str, str]:
         "tier": "status",
         "sensitivity": "low",
         "data_owner": "HMRC",
+        "created_at": "2026-01-02T03:04:05Z",
     }
 
 
@@ -130,9 +131,10 @@ async def test_async_pages_yields_whole_pages() -> None:
 async def test_async_lists_with_a_path_parameter() -> None:
     release = {
         "id": "rel_1",
-        "service_id": "svc 1",
+        "number": 1,
         "status": "submitted",
         "created_at": "2026-01-02T03:04:05Z",
+        "status_changed_at": "2026-01-02T03:04:05Z",
     }
     server = MockServer(httpx.Response(200, json={"items": [release], "next_cursor": None}))
 

@@ -22,3 +22,9 @@ def test_the_readme_has_examples() -> None:
 def test_every_example_compiles() -> None:
     for index, block in enumerate(python_blocks()):
         compile(block, f"README.md block {index}", "exec")
+
+
+def test_the_mock_transport_example_runs() -> None:
+    # The one example that needs no server: it must run, not only compile.
+    (block,) = [block for block in python_blocks() if "httpx.MockTransport(" in block]
+    exec(compile(block, "README.md mock transport example", "exec"), {})

@@ -49,15 +49,11 @@ async def make_sdk(app: Starlette) -> AsyncIterator[MakeSDK]:
         await sdk.aclose()
 
 
-@pytest.fixture
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own GovStore settings never leak into these tests."""
     monkeypatch.delenv("GOVSTORE_BASE_URL", raising=False)
     monkeypatch.delenv("GOVSTORE_TOKEN", raising=False)
-
-
-@pytest.fixture(autouse=True)
-def _clean_environment(no_env: None) -> None:
-    """A developer's own GovStore settings never leak into these tests."""
 
 
 @pytest.fixture

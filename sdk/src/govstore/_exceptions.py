@@ -51,10 +51,14 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class FieldError:
-    """One invalid field: a JSON pointer (RFC 6901) into the request body and what is wrong."""
+    """One invalid field: a JSON pointer (RFC 6901) into the request body and what is wrong.
+
+    For a bad query parameter (a 400) `parameter` names it, and `pointer` is empty.
+    """
 
     pointer: str
     detail: str
+    parameter: str | None = None
 
 
 class GovStoreError(Exception):
@@ -80,6 +84,8 @@ class APITimeoutError(GovStoreError):
 class APIStatusError(GovStoreError):
     """The server answered with an error status; the fields come from its problem document.
 
+    `code` is the server's stable, machine-readable error code (such as
+    `validation-failed`), when it sent one: match on it rather than on `title`.
     `problem` is the whole document as sent (empty when the body was not JSON), so
     extension members the server adds are never lost.
     """
@@ -88,6 +94,7 @@ class APIStatusError(GovStoreError):
     title: str
     detail: str | None
     type: str
+    code: str | None
     errors: list[FieldError]
     problem: dict[str, Any]
     response: httpx.Response
@@ -100,12 +107,14 @@ class APIStatusError(GovStoreError):
         self.title = _str_or(problem.get("title"), response.reason_phrase or "HTTP error")
         self.detail = _optional_str(problem.get("detail"))
         self.type = _str_or(problem.get("type"), "about:blank")
+        self.code = _optional_str(problem.get("code"))
         self.errors = _field_errors(problem.get("errors"))
         message = f"{self.status} {self.title}"
         if self.detail:
             message += f": {self.detail}"
         for error in self.errors:
-            message += f"\n  {error.pointer or '/'}: {error.detail}"
+            where = f"?{error.parameter}" if error.parameter else error.pointer or "/"
+            message += f"\n  {where}: {error.detail}"
         super().__init__(message)
 
 
@@ -221,8 +230,13 @@ def _field_errors(raw: object) -> list[FieldError]:
     errors = []
     for item in raw:
         if isinstance(item, dict):
+            parameter = item.get("parameter")
             errors.append(
-                FieldError(pointer=str(item.get("pointer", "")), detail=str(item.get("detail", "")))
+                FieldError(
+                    pointer=str(item.get("pointer", "")),
+                    detail=str(item.get("detail", "")),
+                    parameter=parameter if isinstance(parameter, str) else None,
+                )
             )
     return errors
 

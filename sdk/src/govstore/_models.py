@@ -16,16 +16,20 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "Account",
     "ApiToken",
+    "ApiTokenScope",
     "DataApiCredentials",
     "Guideline",
     "GuidelineVersion",
+    "GuidelineVersionSummary",
     "KitemarkScheme",
     "LoginResult",
     "Member",
     "Organisation",
+    "OrganisationSummary",
     "Release",
     "ReleaseHistoryEntry",
     "ReleaseStatus",
+    "ReleaseSummary",
     "Scope",
     "Service",
 ]
@@ -54,6 +58,22 @@ class ReleaseStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class ApiTokenScope(StrEnum):
+    """What an API token may do; pass these (or the plain strings) to `api_tokens.create`.
+
+    `read` allows every read the account may make; each `...:write` scope adds one
+    kind of change. An account may use only its roles' scopes (providers
+    `organisations:write` and `services:write`, reviewers `review:write`, admins
+    `admin:write` and `review:write`), and a token never does more than its account may.
+    """
+
+    READ = "read"
+    ORGANISATIONS_WRITE = "organisations:write"
+    SERVICES_WRITE = "services:write"
+    REVIEW_WRITE = "review:write"
+    ADMIN_WRITE = "admin:write"
+
+
 class Account(GovStoreModel):
     """A person's account: citizen, provider, reviewer or admin."""
 
@@ -61,14 +81,14 @@ class Account(GovStoreModel):
     email: str
     display_name: str
     roles: list[str] = Field(default_factory=list)
-    created_at: datetime | None = None
+    created_at: datetime
 
 
 class LoginResult(GovStoreModel):
     """A first-party access token from `POST /v1/auth/login`."""
 
     access_token: str
-    token_type: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme's name, not a secret
     expires_in: int
 
 
@@ -79,18 +99,19 @@ class ApiToken(GovStoreModel):
     name: str
     prefix: str
     scopes: list[str] = Field(default_factory=list)
-    expires_at: datetime | None = None
     created_at: datetime
+    expires_at: datetime
     token: str | None = None
 
 
 class Member(GovStoreModel):
-    """An account's membership of an organisation."""
+    """An account's membership of an organisation: `owner` or `developer`."""
 
     account_id: str
     email: str
     display_name: str
     role: str
+    joined_at: datetime
 
 
 class Organisation(GovStoreModel):
@@ -101,6 +122,15 @@ class Organisation(GovStoreModel):
     contact_email: str
     company_number: str | None = None
     members: list[Member] = Field(default_factory=list)
+    created_at: datetime
+
+
+class OrganisationSummary(GovStoreModel):
+    """An organisation in the caller's list of them, with the caller's `role` in it."""
+
+    id: str
+    name: str
+    role: str
     created_at: datetime
 
 
@@ -116,13 +146,19 @@ class Guideline(GovStoreModel):
     kitemarks: list[str] = Field(default_factory=list)
 
 
-class GuidelineVersion(GovStoreModel):
-    """A versioned set of guidelines; immutable once published."""
+class GuidelineVersionSummary(GovStoreModel):
+    """A guideline version as listed: `draft` or `published`, without its guidelines."""
 
     version: str
     title: str
     status: str
+    created_at: datetime
     published_at: datetime | None = None
+
+
+class GuidelineVersion(GuidelineVersionSummary):
+    """A versioned set of guidelines; immutable once published."""
+
     guidelines: list[Guideline] = Field(default_factory=list)
 
 
@@ -135,6 +171,7 @@ class Scope(GovStoreModel):
     tier: str
     sensitivity: str
     data_owner: str
+    created_at: datetime
 
 
 class KitemarkScheme(GovStoreModel):
@@ -145,6 +182,7 @@ class KitemarkScheme(GovStoreModel):
     description: str
     criteria: list[str] = Field(default_factory=list)
     validity_days: int
+    created_at: datetime
 
 
 class DataApiCredentials(GovStoreModel):
@@ -154,38 +192,52 @@ class DataApiCredentials(GovStoreModel):
     name: str
     data_owner: str
     client_id: str
+    created_at: datetime
     client_secret: str | None = None
 
 
 class ReleaseHistoryEntry(GovStoreModel):
-    """One status change in a release's life."""
+    """One status change in a release's life: what was done, by whom, from which status."""
 
     status: str
+    previous_status: str | None = None
+    action: str
     at: datetime
-    actor: str | None = None
+    actor_id: str | None = None
     reason: str | None = None
 
 
-class Release(GovStoreModel):
-    """A submitted manifest and where it stands in review."""
+class ReleaseSummary(GovStoreModel):
+    """A release as listed: its number within the service and where it stands."""
 
     id: str
-    service_id: str
+    number: int
     status: str
-    manifest: dict[str, Any] = Field(default_factory=dict)
-    guideline_version: str | None = None
-    previous_release_id: str | None = None
     created_at: datetime
-    updated_at: datetime | None = None
+    status_changed_at: datetime
+
+
+class Release(ReleaseSummary):
+    """A submitted manifest and where it stands in review.
+
+    `changed_fields` names the manifest's top-level fields that differ from the
+    previous release's; it is None for a service's first release.
+    """
+
+    service_id: str
+    manifest: dict[str, Any] = Field(default_factory=dict)
+    guideline_version: str
+    previous_release_id: str | None = None
+    changed_fields: list[str] | None = None
     history: list[ReleaseHistoryEntry] = Field(default_factory=list)
 
 
 class Service(GovStoreModel):
-    """A provider's service; `releases` is filled in the provider's view of one service."""
+    """A provider's service and its releases, newest first."""
 
     id: str
     slug: str
     name: str
     organisation_id: str
     created_at: datetime
-    releases: list[Release] | None = None
+    releases: list[ReleaseSummary] = Field(default_factory=list)

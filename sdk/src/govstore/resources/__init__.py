@@ -2,7 +2,7 @@
 
 from ._core import AsyncMode, Resource, SyncMode
 from .accounts import Accounts, ApiTokens, Auth, CurrentAccount
-from .admin import Admin, DataApis
+from .admin import Admin, AdminAccounts, DataApis
 from .guidelines import Guidelines, KitemarkSchemes, Schemas, Scopes
 from .organisations import Organisations
 from .services import Releases, Services
@@ -10,6 +10,7 @@ from .services import Releases, Services
 __all__ = [
     "Accounts",
     "Admin",
+    "AdminAccounts",
     "ApiTokens",
     "AsyncMode",
     "Auth",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .._base_client import BaseClient
-from .._models import Account, ApiToken, LoginResult
+from .._models import Account, ApiToken, ApiTokenScope, LoginResult
 from .._pagination import PageSpec
 from .._request import RequestSpec, parse_model, parse_nothing, path
 from ._core import M, Resource, endpoint, paginated
@@ -24,7 +24,7 @@ class Accounts(Resource[M]):
 
 
 class Auth(Resource[M]):
-    """`/v1/auth`: first-party sign-in."""
+    """`/v1/auth`: first-party sign-in and sign-out."""
 
     @endpoint
     def login(self, email: str, password: str) -> RequestSpec[LoginResult]:
@@ -41,16 +41,37 @@ class Auth(Resource[M]):
             on_success=keep_token,
         )
 
+    @endpoint
+    def logout(self) -> RequestSpec[None]:
+        """Sign out: revoke the token this client sends, which it then forgets.
+
+        With an API token as the client's token, that API token is revoked.
+        """
+
+        def forget_token(_: None) -> None:
+            self._client.token = None
+
+        return RequestSpec("POST", "/v1/auth/logout", parse_nothing, on_success=forget_token)
+
 
 class ApiTokens(Resource[M]):
     """`/v1/account/api-tokens`: long-lived, scoped tokens for scripts and CI."""
 
     @endpoint
     def create(
-        self, name: str, expires_in_days: int, scopes: Sequence[str]
+        self, name: str, expires_in_days: int, scopes: Sequence[ApiTokenScope | str]
     ) -> RequestSpec[ApiToken]:
-        """Mint a token; its secret is in `ApiToken.token`, shown this once only."""
-        body = {"name": name, "expires_in_days": expires_in_days, "scopes": list(scopes)}
+        """Mint a token; its secret is in `ApiToken.token`, shown this once only.
+
+        `scopes` are `ApiTokenScope` values: `read`, `organisations:write`,
+        `services:write`, `review:write`, `admin:write`. Only a signed-in session,
+        not another API token, can mint tokens.
+        """
+        body = {
+            "name": name,
+            "expires_in_days": expires_in_days,
+            "scopes": [str(scope) for scope in scopes],
+        }
         return RequestSpec(
             "POST", "/v1/account/api-tokens", parse_model(ApiToken), json=body, creates=True
         )

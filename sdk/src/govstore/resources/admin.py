@@ -1,4 +1,4 @@
-"""Admin calls: granting staff roles and registering departments' data APIs."""
+"""Admin calls: accounts and their staff roles, and departments' data APIs."""
 
 from __future__ import annotations
 
@@ -6,8 +6,26 @@ from collections.abc import Sequence
 
 from .._base_client import BaseClient
 from .._models import Account, DataApiCredentials
-from .._request import RequestSpec, parse_model, path
-from ._core import M, Resource, endpoint
+from .._pagination import PageSpec
+from .._request import RequestSpec, parse_model, path, without_none
+from ._core import M, Resource, endpoint, paginated
+
+
+class AdminAccounts(Resource[M]):
+    """`/v1/admin/accounts`: every account, for managing staff."""
+
+    @paginated
+    def list(
+        self, *, role: str | None = None, limit: int | None = None, cursor: str | None = None
+    ) -> PageSpec[Account]:
+        """Every account; with `role` (`citizen`, `provider`, `reviewer`, `admin`) only those."""
+        return PageSpec(
+            "/v1/admin/accounts",
+            Account,
+            params=without_none(role=role),
+            limit=limit,
+            cursor=cursor,
+        )
 
 
 class DataApis(Resource[M]):
@@ -24,12 +42,20 @@ class DataApis(Resource[M]):
             creates=True,
         )
 
+    @paginated
+    def list(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PageSpec[DataApiCredentials]:
+        """Every registered data API, without its secret."""
+        return PageSpec("/v1/admin/data-apis", DataApiCredentials, limit=limit, cursor=cursor)
+
 
 class Admin(Resource[M]):
     """`/v1/admin`: calls only admins may make."""
 
     def __init__(self, client: BaseClient) -> None:
         super().__init__(client)
+        self.accounts: AdminAccounts[M] = AdminAccounts(client)
         self.data_apis: DataApis[M] = DataApis(client)
 
     @endpoint

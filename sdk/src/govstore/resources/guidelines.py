@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._models import Guideline, GuidelineVersion, KitemarkScheme, Scope
+from .._models import Guideline, GuidelineVersion, GuidelineVersionSummary, KitemarkScheme, Scope
 from .._pagination import PageSpec
-from .._request import RequestSpec, parse_json_object, parse_model, path
+from .._request import RequestSpec, parse_json_object, parse_model, path, without_none
 from ._core import M, Resource, endpoint, paginated
 
 
@@ -21,17 +21,20 @@ class Guidelines(Resource[M]):
     def create(
         self, version: str, title: str, guidelines: Sequence[Guideline | Mapping[str, Any]]
     ) -> RequestSpec[GuidelineVersion]:
-        """Create a draft version."""
-        body = {
-            "version": version,
-            "title": title,
-            "guidelines": [
-                item.model_dump(mode="json") if isinstance(item, Guideline) else dict(item)
-                for item in guidelines
-            ],
-        }
+        """Create a draft version, such as `2026.2`; it can be revised until published."""
+        body = {"version": version, "title": title, "guidelines": _guidelines_json(guidelines)}
         return RequestSpec(
             "POST", "/v1/guidelines", parse_model(GuidelineVersion), json=body, creates=True
+        )
+
+    @endpoint
+    def revise(
+        self, version: str, title: str, guidelines: Sequence[Guideline | Mapping[str, Any]]
+    ) -> RequestSpec[GuidelineVersion]:
+        """Replace a draft's title and guidelines; a published version raises `ConflictError`."""
+        body = {"title": title, "guidelines": _guidelines_json(guidelines)}
+        return RequestSpec(
+            "PUT", path("/v1/guidelines/{}", version), parse_model(GuidelineVersion), json=body
         )
 
     @endpoint
@@ -54,9 +57,16 @@ class Guidelines(Resource[M]):
     @paginated
     def list(
         self, *, limit: int | None = None, cursor: str | None = None
-    ) -> PageSpec[GuidelineVersion]:
-        """Every version."""
-        return PageSpec("/v1/guidelines", GuidelineVersion, limit=limit, cursor=cursor)
+    ) -> PageSpec[GuidelineVersionSummary]:
+        """Published versions, newest first (admins also see drafts); `get` one for its rules."""
+        return PageSpec("/v1/guidelines", GuidelineVersionSummary, limit=limit, cursor=cursor)
+
+
+def _guidelines_json(guidelines: Sequence[Guideline | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        item.model_dump(mode="json") if isinstance(item, Guideline) else dict(item)
+        for item in guidelines
+    ]
 
 
 class Schemas(Resource[M]):
@@ -93,9 +103,22 @@ class Scopes(Resource[M]):
         return RequestSpec("POST", "/v1/scopes", parse_model(Scope), json=body, creates=True)
 
     @paginated
-    def list(self, *, limit: int | None = None, cursor: str | None = None) -> PageSpec[Scope]:
-        """Every scope."""
-        return PageSpec("/v1/scopes", Scope, limit=limit, cursor=cursor)
+    def list(
+        self,
+        *,
+        tier: str | None = None,
+        data_owner: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> PageSpec[Scope]:
+        """Every scope, by name; or only those of one `tier`, or one `data_owner`."""
+        return PageSpec(
+            "/v1/scopes",
+            Scope,
+            params=without_none(tier=tier, data_owner=data_owner),
+            limit=limit,
+            cursor=cursor,
+        )
 
 
 class KitemarkSchemes(Resource[M]):

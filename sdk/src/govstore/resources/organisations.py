@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .._models import Member, Organisation
+from .._models import Organisation, OrganisationSummary
 from .._pagination import PageSpec
 from .._request import RequestSpec, parse_model, path, without_none
 from ._core import M, Resource, endpoint, paginated
@@ -27,12 +27,15 @@ class Organisations(Resource[M]):
         return RequestSpec("GET", path("/v1/organisations/{}", org_id), parse_model(Organisation))
 
     @endpoint
-    def add_member(self, org_id: str, email: str, role: str) -> RequestSpec[Member]:
-        """Add a registered account as an `owner` or `developer`."""
+    def add_member(self, org_id: str, email: str, role: str) -> RequestSpec[Organisation]:
+        """Add a registered provider account as an `owner` or `developer`.
+
+        Returns the organisation with all its members, the new one included.
+        """
         return RequestSpec(
             "POST",
             path("/v1/organisations/{}/members", org_id),
-            parse_model(Member),
+            parse_model(Organisation),
             json={"email": email, "role": role},
             creates=True,
         )
@@ -40,6 +43,6 @@ class Organisations(Resource[M]):
     @paginated
     def list(
         self, *, limit: int | None = None, cursor: str | None = None
-    ) -> PageSpec[Organisation]:
-        """The organisations the caller belongs to."""
-        return PageSpec("/v1/organisations", Organisation, limit=limit, cursor=cursor)
+    ) -> PageSpec[OrganisationSummary]:
+        """The organisations the caller belongs to, with the caller's role; `get` one for more."""
+        return PageSpec("/v1/organisations", OrganisationSummary, limit=limit, cursor=cursor)

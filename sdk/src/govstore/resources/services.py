@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .._models import Release, Service
+from .._models import Release, ReleaseSummary, Service
 from .._pagination import PageSpec
-from .._request import RequestSpec, parse_model, path
+from .._request import RequestSpec, parse_model, path, without_none
 from ._core import M, Resource, endpoint, paginated
 
 
@@ -27,7 +27,7 @@ class Services(Resource[M]):
 
     @endpoint
     def get(self, service_id: str) -> RequestSpec[Service]:
-        """One service with its releases, grants and OAuth client id."""
+        """One service with a summary of each of its releases, newest first."""
         return RequestSpec("GET", path("/v1/services/{}", service_id), parse_model(Service))
 
     @paginated
@@ -62,19 +62,26 @@ class Releases(Resource[M]):
         )
 
     @endpoint
-    def withdraw(self, service_id: str, release_id: str) -> RequestSpec[Release]:
-        """Withdraw a release that is not yet decided."""
+    def withdraw(
+        self, service_id: str, release_id: str, reason: str | None = None
+    ) -> RequestSpec[Release]:
+        """Take a release out of review, or out of the catalogue if published.
+
+        `reason` is kept in the release's history. A release already final (rejected,
+        withdrawn, superseded) raises `ConflictError`.
+        """
         return RequestSpec(
             "POST",
             path("/v1/services/{}/releases/{}/withdraw", service_id, release_id),
             parse_model(Release),
+            json=without_none(reason=reason),
         )
 
     @paginated
     def list(
         self, service_id: str, *, limit: int | None = None, cursor: str | None = None
-    ) -> PageSpec[Release]:
-        """A service's releases."""
+    ) -> PageSpec[ReleaseSummary]:
+        """A service's releases, newest first; `get` one for its manifest and history."""
         return PageSpec(
-            path("/v1/services/{}/releases", service_id), Release, limit=limit, cursor=cursor
+            path("/v1/services/{}/releases", service_id), ReleaseSummary, limit=limit, cursor=cursor
         )

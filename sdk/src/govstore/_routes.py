@@ -1,0 +1,58 @@
+"""Which SDK method calls which API operation: (METHOD, path template) -> "resource.method".
+
+The table is explicit so it can be checked both ways: the SDK's own tests check
+each method sends the request named here, and the server's test suite checks that
+every operation in the OpenAPI document has an entry and that every entry names a
+method both `Client` and `AsyncClient` have. A new endpoint without an SDK method
+fails those tests rather than going unnoticed.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+from typing import Final
+
+__all__ = ["ROUTES"]
+
+_ROUTES: dict[tuple[str, str], str] = {
+    # Accounts and sign-in
+    ("POST", "/v1/accounts"): "accounts.register",
+    ("POST", "/v1/auth/login"): "auth.login",
+    ("POST", "/v1/auth/logout"): "auth.logout",
+    ("GET", "/v1/account"): "account.get",
+    ("GET", "/v1/account/api-tokens"): "account.api_tokens.list",
+    ("POST", "/v1/account/api-tokens"): "account.api_tokens.create",
+    ("DELETE", "/v1/account/api-tokens/{token_id}"): "account.api_tokens.revoke",
+    # Administration
+    ("GET", "/v1/admin/accounts"): "admin.accounts.list",
+    ("POST", "/v1/admin/accounts/{account_id}/roles"): "admin.set_roles",
+    ("GET", "/v1/admin/data-apis"): "admin.data_apis.list",
+    ("POST", "/v1/admin/data-apis"): "admin.data_apis.create",
+    # The rules: guidelines, the manifest schema, scopes, kitemark schemes
+    ("GET", "/v1/guidelines"): "guidelines.list",
+    ("POST", "/v1/guidelines"): "guidelines.create",
+    ("GET", "/v1/guidelines/current"): "guidelines.current",
+    ("GET", "/v1/guidelines/{version}"): "guidelines.get",
+    ("PUT", "/v1/guidelines/{version}"): "guidelines.revise",
+    ("POST", "/v1/guidelines/{version}/publish"): "guidelines.publish",
+    ("GET", "/v1/schemas/service-manifest"): "schemas.service_manifest",
+    ("GET", "/v1/scopes"): "scopes.list",
+    ("POST", "/v1/scopes"): "scopes.create",
+    ("GET", "/v1/kitemark-schemes"): "kitemark_schemes.list",
+    ("POST", "/v1/kitemark-schemes"): "kitemark_schemes.create",
+    # Organisations, services and releases
+    ("GET", "/v1/organisations"): "organisations.list",
+    ("POST", "/v1/organisations"): "organisations.create",
+    ("GET", "/v1/organisations/{org_id}"): "organisations.get",
+    ("POST", "/v1/organisations/{org_id}/members"): "organisations.add_member",
+    ("GET", "/v1/organisations/{org_id}/services"): "services.list",
+    ("POST", "/v1/organisations/{org_id}/services"): "services.create",
+    ("GET", "/v1/services/{service_id}"): "services.get",
+    ("GET", "/v1/services/{service_id}/releases"): "releases.list",
+    ("POST", "/v1/services/{service_id}/releases"): "releases.submit",
+    ("GET", "/v1/services/{service_id}/releases/{release_id}"): "releases.get",
+    ("POST", "/v1/services/{service_id}/releases/{release_id}/withdraw"): "releases.withdraw",
+}
+
+ROUTES: Final = MappingProxyType(_ROUTES)
+"""Read-only: (HTTP method, OpenAPI path template) -> dotted SDK method under a client."""
