@@ -104,7 +104,7 @@ def build_openapi(operations: list[Operation], *, server_url: str | None = None)
             item["parameters"] = parameters
         if op.body_model is not None:
             item["requestBody"] = {
-                "required": True,
+                "required": op.body_required,
                 "content": {"application/json": {"schema": ref(op.body_model, "validation")}},
             }
         responses: dict[str, Any] = {}

@@ -32,6 +32,8 @@ class ListQuery(BaseModel):
 class Page(BaseModel, Generic[T]):
     """One page of a list."""
 
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
     items: list[T]
     next_cursor: str | None = Field(
         description="pass as `cursor` for the next page; null at the end"

@@ -10,6 +10,7 @@ import inspect
 import json
 import logging
 import time
+import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from http import HTTPStatus
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,6 +44,12 @@ Handler = Callable[..., Awaitable[Any]]
 _INJECTED = {"request", "session", "principal", "body", "query", "platform"}
 
 
+class Output(BaseModel):
+    """Base of response models: fields with defaults are still always sent, so mark them required."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
 class Auth:
     PUBLIC = "public"  # no authentication; an Authorization header is ignored
     OPTIONAL = "optional"  # a valid token identifies the caller; none is fine
@@ -63,6 +70,7 @@ class Operation:
     token_scope: TokenScope | None
     creates: bool
     body_model: type[BaseModel] | None = None
+    body_required: bool = True
     query_model: type[BaseModel] | None = None
     response_model: Any = None
     errors: tuple[int, ...] = ()
@@ -133,8 +141,12 @@ def is_json_media_type(content_type: str) -> bool:
     )
 
 
-async def parse_json_body(request: Request, model: type[BaseModel], limit: int) -> BaseModel:
+async def parse_json_body(
+    request: Request, model: type[BaseModel], limit: int, *, required: bool = True
+) -> BaseModel | None:
     raw = await read_body(request, limit)
+    if not required and not raw.strip():
+        return None
     if not is_json_media_type(request.headers.get("content-type", "")):
         raise errors.UnsupportedMediaType("send the body as application/json")
     if not raw.strip():
@@ -196,6 +208,10 @@ class Router:
         def decorator(handler: Handler) -> Handler:
             hints = typing.get_type_hints(handler)
             body_model = hints.get("body")
+            body_required = True
+            if typing.get_origin(body_model) in (typing.Union, types.UnionType):
+                members = [a for a in typing.get_args(body_model) if a is not type(None)]
+                body_model, body_required = members[0], False
             query_model = hints.get("query")
             response_model = hints.get("return")
             if response_model is type(None):
@@ -216,6 +232,7 @@ class Router:
                     else TokenScope.READ,
                     creates=creates,
                     body_model=body_model,
+                    body_required=body_required,
                     query_model=query_model,
                     response_model=response_model,
                     errors=errors,
@@ -301,10 +318,14 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                     kwargs["query"] = parse_query(request, op.query_model)
                 if op.body_model is not None:
                     kwargs["body"] = await parse_json_body(
-                        request, op.body_model, settings.max_body_bytes
+                        request,
+                        op.body_model,
+                        settings.max_body_bytes,
+                        required=op.body_required,
                     )
                     body_bytes = json.dumps(
-                        kwargs["body"].model_dump(mode="json"), sort_keys=True
+                        kwargs["body"].model_dump(mode="json") if kwargs["body"] else None,
+                        sort_keys=True,
                     ).encode()
                 for name in params:
                     if name not in _INJECTED:

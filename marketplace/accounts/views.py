@@ -16,7 +16,7 @@ from marketplace.accounts.models import AccessToken, Account, Role, TokenKind, T
 from marketplace.auth import Principal
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
-from marketplace.routing import Auth, Router
+from marketplace.routing import Auth, Output, Router
 
 router = Router("accounts")
 
@@ -32,7 +32,7 @@ class AccountCreate(Strict):
     role: Literal["citizen", "provider"]
 
 
-class AccountOut(BaseModel):
+class AccountOut(Output):
     id: str
     email: str
     display_name: str
@@ -55,7 +55,7 @@ class LoginIn(Strict):
     password: str = Field(min_length=1, max_length=1024)
 
 
-class LoginOut(BaseModel):
+class LoginOut(Output):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int = Field(description="seconds until the token expires")
@@ -67,7 +67,7 @@ class ApiTokenCreate(Strict):
     scopes: list[TokenScope] = Field(min_length=1, max_length=10)
 
 
-class ApiTokenOut(BaseModel):
+class ApiTokenOut(Output):
     id: str
     name: str
     prefix: str = Field(description="the token's first characters, to recognise it")
@@ -146,12 +146,12 @@ async def login(
 
 @router.post(
     "/v1/auth/logout",
-    summary="Sign out (revoke this session token)",
+    summary="Sign out (revoke the token used)",
     status_code=204,
     scope=TokenScope.READ,
 )
 async def logout(session: AsyncSession, principal: Principal) -> None:
-    """Revoke the bearer token used for this request."""
+    """Revoke the bearer token used for this request: a session token, or an API token."""
     await services.logout(session, principal)
 
 

@@ -25,7 +25,7 @@ from marketplace.guidelines.models import (
     VersionStatus,
 )
 from marketplace.pagination import ListQuery, Page, paginate
-from marketplace.routing import Auth, Router
+from marketplace.routing import Auth, Output, Router
 
 router = Router("guidelines")
 admin_router = Router("admin")
@@ -74,7 +74,7 @@ class VersionReplace(Strict):
     guidelines: list[GuidelineIn] = Field(min_length=1, max_length=300)
 
 
-class GuidelineOut(BaseModel):
+class GuidelineOut(Output):
     code: str
     title: str
     text: str
@@ -96,7 +96,7 @@ class GuidelineOut(BaseModel):
         )
 
 
-class VersionSummary(BaseModel):
+class VersionSummary(Output):
     version: str
     title: str
     status: VersionStatus
@@ -135,7 +135,7 @@ class ScopeIn(Strict):
     data_owner: str = Field(min_length=2, max_length=200, pattern=TEXT)
 
 
-class ScopeOut(BaseModel):
+class ScopeOut(Output):
     name: str
     title: str
     description: str
@@ -170,7 +170,7 @@ class SchemeIn(Strict):
     validity_days: int = Field(ge=1, le=3650)
 
 
-class SchemeOut(BaseModel):
+class SchemeOut(Output):
     slug: str
     title: str
     description: str
@@ -195,7 +195,7 @@ class DataApiIn(Strict):
     data_owner: str = Field(min_length=2, max_length=200, pattern=TEXT)
 
 
-class DataApiOut(BaseModel):
+class DataApiOut(Output):
     id: str
     name: str
     data_owner: str

@@ -14,7 +14,7 @@ from marketplace.auth import Principal
 from marketplace.organisations import services
 from marketplace.organisations.models import MemberRole, Membership, Organisation
 from marketplace.pagination import ListQuery, Page, paginate
-from marketplace.routing import Router
+from marketplace.routing import Output, Router
 
 router = Router("organisations")
 
@@ -36,7 +36,7 @@ class MemberIn(BaseModel):
     role: Literal["owner", "developer"]
 
 
-class MemberOut(BaseModel):
+class MemberOut(Output):
     account_id: str
     email: str
     display_name: str
@@ -44,7 +44,7 @@ class MemberOut(BaseModel):
     joined_at: datetime
 
 
-class OrganisationOut(BaseModel):
+class OrganisationOut(Output):
     id: str
     name: str
     contact_email: str
@@ -53,7 +53,7 @@ class OrganisationOut(BaseModel):
     members: list[MemberOut]
 
 
-class OrganisationSummary(BaseModel):
+class OrganisationSummary(Output):
     id: str
     name: str
     role: MemberRole = Field(description="your role in it")

@@ -19,7 +19,7 @@ from marketplace.releases import services
 from marketplace.releases.lifecycle import ReleaseStatus
 from marketplace.releases.manifest import manifest_schema
 from marketplace.releases.models import Release, Service
-from marketplace.routing import Auth, Router
+from marketplace.routing import Auth, Output, Router
 
 router = Router("services")
 schema_router = Router("guidelines")
@@ -37,7 +37,7 @@ class ServiceCreate(BaseModel):
     name: str = Field(min_length=2, max_length=80, pattern=r"\S")
 
 
-class ReleaseSummary(BaseModel):
+class ReleaseSummary(Output):
     id: str
     number: int
     status: ReleaseStatus
@@ -55,7 +55,7 @@ class ReleaseSummary(BaseModel):
         )
 
 
-class ServiceOut(BaseModel):
+class ServiceOut(Output):
     id: str
     slug: str
     name: str
@@ -78,7 +78,7 @@ class WithdrawIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
-class HistoryEntry(BaseModel):
+class HistoryEntry(Output):
     status: ReleaseStatus
     previous_status: ReleaseStatus | None
     action: str
@@ -87,7 +87,7 @@ class HistoryEntry(BaseModel):
     reason: str | None = None
 
 
-class ReleaseOut(BaseModel):
+class ReleaseOut(Output):
     id: str
     service_id: str
     number: int
@@ -268,10 +268,10 @@ async def withdraw_release(
     principal: Principal,
     service_id: str,
     release_id: str,
-    body: WithdrawIn,
+    body: WithdrawIn | None,
 ) -> ReleaseOut:
     """Take a release out of review, or out of the catalogue if published. 409 if already final."""
     release = await services.withdraw_release(
-        session, principal, service_id, release_id, body.reason
+        session, principal, service_id, release_id, body.reason if body else None
     )
     return await _release_out(session, release)

@@ -200,6 +200,10 @@ async def test_withdraw_and_resubmit_links_previous(
     assert second.json()["number"] == 2
     assert second.json()["previous_release_id"] == first["id"]
     assert second.json()["changed_fields"] == ["/summary"]
+    # The body is optional: no reason, no body.
+    r = await client.post(f"{base}/{second.json()['id']}/withdraw", headers=provider.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["history"][-1]["reason"] is None
 
 
 async def test_only_members_see_services_and_releases(
