@@ -47,6 +47,9 @@ openapi-check: install
 migrations-check: install
 	$(BIN)/python scripts/check_migrations.py
 
+fuzz: install
+	$(BIN)/pytest tests/marketplace/test_fuzz.py
+
 bench: install
 	bash bench/run $(BENCH_ARGS)
 

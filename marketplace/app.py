@@ -26,7 +26,10 @@ from marketplace.releases.views import router as services_router
 from marketplace.releases.views import schema_router
 from marketplace.routing import Operation, starlette_routes
 from marketplace.settings import Settings, get_settings
-from marketplace.worker import job_registry
+from marketplace.webhooks.views import router as webhooks_router
+from marketplace.worker import build_platform
+from review.views import provider_router as review_provider_router
+from review.views import router as review_router
 
 logger = logging.getLogger("govstore")
 
@@ -37,6 +40,9 @@ ROUTERS = [
     schema_router,
     organisations_router,
     services_router,
+    webhooks_router,
+    review_provider_router,
+    review_router,
 ]
 
 
@@ -88,7 +94,7 @@ async def bootstrap_admin(platform: Platform) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
-    platform = Platform.create(settings, job_registry())
+    platform = build_platform(settings)
     ops = all_operations()
 
     @asynccontextmanager

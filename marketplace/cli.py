@@ -104,8 +104,8 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
             print(f"generated password (shown once): {password}")
     else:
         print(
-            f"{args.email} ({account_id}) already existed and now has the admin role; "
-            "its password is unchanged"
+            f"{args.email} ({account_id}) already existed; it has the admin role and its "
+            "password is unchanged"
         )
     return 0
 

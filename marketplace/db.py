@@ -89,14 +89,23 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault("after_commit", []).append(callback)
 
 
+EventHook = Callable[[list[Any]], Awaitable[None]]
+
+
 async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop("after_commit", [])
     for callback in callbacks:
         await callback()
+    # Audit events the transaction recorded go to the hooks (webhooks, later the log).
+    events = session.info.pop("events", [])
+    if events:
+        for hook in session.info.get("event_hooks", []):
+            await hook(events)
 
 
 def discard_after_commit(session: AsyncSession) -> None:
     session.info.pop("after_commit", None)
+    session.info.pop("events", None)
 
 
 def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
@@ -144,6 +153,8 @@ class Database:
         )
         # SQLite allows one writer: queue writers here rather than in busy-wait loops.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        # Called after a commit with the audit events it recorded.
+        self.event_hooks: list[EventHook] = []
 
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -151,9 +162,11 @@ class Database:
         factory = self._writer if write else self._reader
         if write and self._write_lock is not None:
             async with self._write_lock, factory() as session:
+                session.info["event_hooks"] = self.event_hooks
                 yield session
         else:
             async with factory() as session:
+                session.info["event_hooks"] = self.event_hooks
                 yield session
 
     @asynccontextmanager

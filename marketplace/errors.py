@@ -46,6 +46,11 @@ class ValidationFailed(DomainError):
         super().__init__(detail or f"{count} field{'s' if count != 1 else ''} failed validation")
 
 
+class IdempotencyKeyReused(DomainError):
+    code = "idempotency-key-reused"
+    title = "Idempotency-Key reused"
+
+
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     title = "Authentication required"

@@ -56,6 +56,7 @@ def record_event(
         body=body or {},
     )
     session.add(event)
+    session.info.setdefault("events", []).append(event)
     return event
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from marketplace import errors
 from marketplace.auth import Principal
 from marketplace.db import Database, ts_column, utcnow
+from marketplace.sealing import Sealer
 
 MAX_KEY_LENGTH = 255
 
@@ -62,9 +63,14 @@ def _fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
-def _replay(record: IdempotencyRecord) -> Response:
+def _context(record_caller: str, key: str) -> str:
+    return f"idempotency:{record_caller}:{key}"
+
+
+def _replay(record: IdempotencyRecord, sealer: Sealer) -> Response:
+    # Responses are sealed at rest: a created API token's secret must not sit in plain text.
     return Response(
-        record.response_body,
+        sealer.unseal(record.response_body, _context(record.caller, record.key)),
         status_code=record.status_code,
         media_type="application/json",
         headers={"Idempotency-Replayed": "true"},
@@ -72,7 +78,12 @@ def _replay(record: IdempotencyRecord) -> Response:
 
 
 async def lookup(
-    session: AsyncSession, key: str, principal: Principal | None, request: Request, body: bytes
+    session: AsyncSession,
+    sealer: Sealer,
+    key: str,
+    principal: Principal | None,
+    request: Request,
+    body: bytes,
 ) -> Response | None:
     record = (
         await session.exec(
@@ -86,15 +97,15 @@ async def lookup(
     if record is None:
         return None
     if record.request_hash != _fingerprint(request, body):
-        raise errors.ValidationFailed(
-            [],
-            detail="this Idempotency-Key was already used with a different request; use a new key",
+        raise errors.IdempotencyKeyReused(
+            "this Idempotency-Key was already used with a different request; use a new key"
         )
-    return _replay(record)
+    return _replay(record, sealer)
 
 
 async def store(
     session: AsyncSession,
+    sealer: Sealer,
     key: str,
     principal: Principal | None,
     request: Request,
@@ -120,7 +131,7 @@ async def store(
             path=request.url.path,
             request_hash=_fingerprint(request, body),
             status_code=response.status_code,
-            response_body=bytes(response.body).decode(),
+            response_body=sealer.seal(bytes(response.body).decode(), _context(caller, key)),
             expires_at=utcnow() + timedelta(hours=ttl_hours),
         )
     )
@@ -135,11 +146,16 @@ def is_duplicate_key(exc: BaseException) -> bool:
 
 
 async def replay_after_race(
-    db: Database, key: str, principal: Principal | None, request: Request, body: bytes
+    db: Database,
+    sealer: Sealer,
+    key: str,
+    principal: Principal | None,
+    request: Request,
+    body: bytes,
 ) -> Response:
     """Two requests with one key raced; the other committed first, so answer with its response."""
     async with db.session(write=False) as session:
-        replay = await lookup(session, key, principal, request, body)
+        replay = await lookup(session, sealer, key, principal, request, body)
     if replay is None:
         from marketplace.problems import problem_response
 

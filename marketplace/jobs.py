@@ -64,7 +64,9 @@ class JobRegistry:
 
 
 class JobQueue(Protocol):
-    async def enqueue(self, name: str, *, job_id: str, **kwargs: Any) -> None: ...
+    async def enqueue(
+        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+    ) -> None: ...
 
     async def start(self) -> None: ...
 
@@ -74,8 +76,9 @@ class JobQueue(Protocol):
 
 
 def backoff(attempt: int, base: float = 1.0, cap: float = 300.0) -> float:
-    """Exponential back-off with full jitter: attempt 1 → up to 1 s, 2 → 2 s, 3 → 4 s…"""
-    return random.uniform(0, min(cap, base * 2 ** (attempt - 1)))  # noqa: S311
+    """Exponential back-off with jitter: attempt n waits between half and all of base·2ⁿ⁻¹."""
+    delay: float = min(cap, base * 2.0 ** (attempt - 1))
+    return delay / 2 + random.uniform(0, delay / 2)  # noqa: S311
 
 
 class InProcessQueue:
@@ -91,19 +94,25 @@ class InProcessQueue:
         self.backoff_base = 1.0
         self.shutdown_grace_seconds = 5.0
 
-    async def enqueue(self, name: str, *, job_id: str, **kwargs: Any) -> None:
+    async def enqueue(
+        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+    ) -> None:
         if name not in self.registry.functions:
             raise KeyError(f"no job named {name!r}")
-        if job_id in self._active:
+        if job_id in self._active or self._closing:
             return
         self._active.add(job_id)
-        task = asyncio.create_task(self._run(name, job_id, kwargs))
+        task = asyncio.create_task(self._run(name, job_id, kwargs, defer_seconds))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _run(self, name: str, job_id: str, kwargs: dict[str, Any]) -> None:
+    async def _run(
+        self, name: str, job_id: str, kwargs: dict[str, Any], defer_seconds: float = 0
+    ) -> None:
         function = self.registry.functions[name]
         try:
+            if defer_seconds > 0:
+                await asyncio.sleep(defer_seconds)
             for attempt in range(1, self.registry.max_tries + 1):
                 ctx = {"platform": self.platform, "job_id": job_id, "job_try": attempt}
                 try:
@@ -172,10 +181,18 @@ class ArqQueue:
             )
         return self._pool
 
-    async def enqueue(self, name: str, *, job_id: str, **kwargs: Any) -> None:
+    async def enqueue(
+        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+    ) -> None:
         pool = await self._redis()
         # arq ignores a job id that is queued, running or has a kept result: one run per task.
-        await pool.enqueue_job(name, _job_id=job_id, _queue_name=self.queue_name, **kwargs)
+        await pool.enqueue_job(
+            name,
+            _job_id=job_id,
+            _queue_name=self.queue_name,
+            _defer_by=defer_seconds or None,
+            **kwargs,
+        )
 
     async def start(self) -> None:
         return None
@@ -191,12 +208,18 @@ class ArqQueue:
 
 
 def enqueue_after_commit(
-    session: AsyncSession, queue: JobQueue, name: str, *, job_id: str, **kwargs: Any
+    session: AsyncSession,
+    queue: JobQueue,
+    name: str,
+    *,
+    job_id: str,
+    defer_seconds: float = 0,
+    **kwargs: Any,
 ) -> None:
     """Queue a job once (and only if) the session's transaction commits."""
 
     async def send() -> None:
-        await queue.enqueue(name, job_id=job_id, **kwargs)
+        await queue.enqueue(name, job_id=job_id, defer_seconds=defer_seconds, **kwargs)
 
     after_commit(session, send)
 

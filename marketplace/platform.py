@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from marketplace.db import Database
 from marketplace.jobs import ArqQueue, InProcessQueue, JobQueue, JobRegistry
 from marketplace.passwords import Passwords
 from marketplace.ratelimit import CounterStore, counter_store_for
+from marketplace.sealing import Sealer
 from marketplace.settings import Settings
 
 
@@ -19,8 +21,14 @@ class Platform:
     counters: CounterStore
     registry: JobRegistry = field(default_factory=JobRegistry)
     jobs: JobQueue = field(init=False)
+    sealer: Sealer = field(init=False)
+    # Automated check ids guidelines may name; the assembly fills it from the review package.
+    check_ids: frozenset[str] = frozenset()
+    # Per-process caches that capabilities keep (e.g. the confusable-name index).
+    caches: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.sealer = Sealer(self.settings)
         if self.settings.redis_url:
             self.jobs = ArqQueue(self.settings.redis_url)
         else:

@@ -28,6 +28,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.ValidationFailed: 422,
+    errors.IdempotencyKeyReused: 422,
     errors.RateLimited: 429,
 }
 

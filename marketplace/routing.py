@@ -19,6 +19,7 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
@@ -335,7 +336,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                     key = idempotency.key_from(request)
                     if key is not None:
                         replay = await idempotency.lookup(
-                            session, key, principal, request, body_bytes or b""
+                            session, platform.sealer, key, principal, request, body_bytes or b""
                         )
                 if replay is not None:
                     response = replay
@@ -344,6 +345,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                     if key is not None and 200 <= response.status_code < 300:
                         await idempotency.store(
                             session,
+                            platform.sealer,
                             key,
                             principal,
                             request,
@@ -362,7 +364,13 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                 await session.rollback()
                 if key is not None and idempotency.is_duplicate_key(exc):
                     return await idempotency.replay_after_race(
-                        db, key, principal, request, body_bytes or b""
+                        db, platform.sealer, key, principal, request, body_bytes or b""
+                    )
+                if isinstance(exc, IntegrityError):
+                    # A constraint caught a race the service's own checks could not see.
+                    logger.info("integrity conflict in %s %s", op.method, route_label)
+                    return from_domain_error(
+                        errors.Conflict("the request conflicts with a concurrent change; retry")
                     )
                 raise
         await run_after_commit(session)

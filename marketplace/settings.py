@@ -11,7 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Read from the environment; see docs/configuration.md for the table."""
+    """Read from the environment; docs/operations.md has the table of every variable."""
 
     model_config = SettingsConfigDict(
         env_prefix="GOVSTORE_", extra="ignore", frozen=True, populate_by_name=True
@@ -44,6 +44,17 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
+    # Key for secrets the platform must read back (webhook secrets); see marketplace/sealing.py.
+    secret_key: str | None = None
+    # Background jobs: a job running longer is cancelled (and retried); arq also waits this long
+    # (plus 10 s) before re-running the job of a worker that died.
+    job_timeout_seconds: int = Field(default=120, ge=1)
+    # Human review: how long a claim holds a release before it returns to the queue.
+    review_lease_minutes: int = Field(default=30, ge=1)
+    # Webhooks: attempts before a delivery is marked failed, and the request timeout.
+    webhook_max_attempts: int = Field(default=8, ge=1)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_seconds: float = Field(default=30.0, gt=0)
 
     @field_validator("base_url")
     @classmethod
@@ -53,7 +64,9 @@ class Settings(BaseSettings):
             raise ValueError("GOVSTORE_BASE_URL must be an absolute http(s) URL")
         return value.rstrip("/")
 
-    @field_validator("database_url", "redis_url", "bootstrap_admin_email", mode="before")
+    @field_validator(
+        "database_url", "redis_url", "bootstrap_admin_email", "secret_key", mode="before"
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value

@@ -8,5 +8,7 @@ from marketplace.db import metadata
 from marketplace.guidelines import models as guideline_models  # noqa: F401
 from marketplace.organisations import models as organisation_models  # noqa: F401
 from marketplace.releases import models as release_models  # noqa: F401
+from marketplace.webhooks import models as webhook_models  # noqa: F401
+from review import models as review_models  # noqa: F401
 
 __all__ = ["metadata"]

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from marketplace.jobs import JobRegistry, foundation_jobs
+from marketplace.jobs import JobFunction, JobRegistry, RetryLater, backoff, foundation_jobs
 from marketplace.settings import Settings
+from marketplace.webhooks.tasks import webhook_jobs
+
+if TYPE_CHECKING:
+    from marketplace.platform import Platform
 
 logger = logging.getLogger("govstore.worker")
 
@@ -18,10 +23,46 @@ QUEUE_NAME = "govstore:queue"
 def job_registry() -> JobRegistry:
     """Every job function the platform has; the app and the worker use the same one."""
     registry = JobRegistry()
-    for source in (foundation_jobs,):
+    from review.tasks import review_jobs
+
+    for source in (foundation_jobs, webhook_jobs, review_jobs):
         registry.functions.update(source.functions)
         registry.periodic.extend(source.periodic)
     return registry
+
+
+def build_platform(settings: Settings) -> Platform:
+    """A platform with every job and every audit-event hook: the app and the worker both use it."""
+    from marketplace.platform import Platform
+    from marketplace.webhooks.tasks import dispatch_hook
+    from review.checks import REGISTRY
+    from review.tasks import submission_hook
+
+    platform = Platform.create(settings, job_registry())
+    platform.check_ids = frozenset(REGISTRY)
+    platform.db.event_hooks.append(submission_hook(platform))
+    platform.db.event_hooks.append(dispatch_hook(platform))
+    return platform
+
+
+def _arq_job(function: JobFunction, max_tries: int) -> Any:
+    """Give a portable job arq's retry semantics: RetryLater and failures become arq Retry."""
+    from arq import func
+    from arq.worker import Retry
+
+    @functools.wraps(function)
+    async def run(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await function(ctx, *args, **kwargs)
+        except RetryLater as exc:
+            raise Retry(defer=exc.defer) from exc
+        except Exception as exc:
+            if ctx.get("job_try", 1) >= max_tries:
+                raise
+            logger.exception("job %s failed on try %s", function.__name__, ctx.get("job_try"))
+            raise Retry(defer=backoff(ctx.get("job_try", 1))) from exc
+
+    return func(run, name=function.__name__)
 
 
 def _cron_minutes(interval: timedelta) -> set[int]:
@@ -36,14 +77,12 @@ def worker_settings(
     from arq import cron
     from arq.connections import RedisSettings
 
-    from marketplace.platform import Platform
-
     if not settings.redis_url:
         raise SystemExit("the worker needs REDIS_URL; without it jobs run inside `serve`")
     registry = job_registry()
 
     async def startup(ctx: dict[str, Any]) -> None:
-        ctx["platform"] = Platform.create(settings, registry)
+        ctx["platform"] = build_platform(settings)
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         platform = ctx.get("platform")
@@ -51,9 +90,14 @@ def worker_settings(
             await platform.close()
 
     return {
-        "functions": list(registry.functions.values()),
+        "functions": [_arq_job(f, registry.max_tries) for f in registry.functions.values()],
         "cron_jobs": [
-            cron(p.function, minute=_cron_minutes(p.every), run_at_startup=True)  # type: ignore[arg-type]
+            cron(
+                _arq_job(p.function, registry.max_tries).coroutine,
+                name=f"cron:{p.function.__name__}",
+                minute=_cron_minutes(p.every),
+                run_at_startup=True,
+            )
             for p in registry.periodic
         ],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
@@ -63,7 +107,7 @@ def worker_settings(
         "max_tries": registry.max_tries,
         "burst": burst,
         "poll_delay": poll_delay,
-        "job_timeout": 300,
+        "job_timeout": settings.job_timeout_seconds,
         "keep_result": 3600,
     }
 
@@ -73,6 +117,14 @@ def run_worker(settings: Settings) -> int:
 
     kwargs = worker_settings(settings)
     logger.info("worker starting with %d job functions", len(kwargs["functions"]))
-    worker = Worker(**kwargs)
-    asyncio.run(worker.async_run())
+
+    async def main() -> None:
+        # arq binds the worker to the running loop, so build it inside it.
+        worker = Worker(**kwargs)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
+    asyncio.run(main())
     return 0

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from marketplace.accounts import services
 from marketplace.accounts.models import AccessToken, Account, Role, TokenKind, TokenScope
 from marketplace.auth import Principal
+from marketplace.db import utcnow
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
 from marketplace.routing import Auth, Output, Router
@@ -197,6 +198,7 @@ async def list_api_tokens(
         .where(AccessToken.account_id == principal.account_id)
         .where(AccessToken.kind == TokenKind.API)
         .where(col(AccessToken.revoked_at).is_(None))
+        .where(col(AccessToken.expires_at) > utcnow())
     )
     rows, cursor = await paginate(
         session, statement, keys=[col(AccessToken.id)], key_of=lambda t: [t.id], query=query

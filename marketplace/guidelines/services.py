@@ -66,10 +66,31 @@ def _duplicate_codes(drafts: Sequence[GuidelineDraft]) -> list[errors.FieldError
     return problems
 
 
+def _unknown_checks(
+    drafts: Sequence[GuidelineDraft], known_checks: frozenset[str]
+) -> list[errors.FieldError]:
+    if not known_checks:
+        return []
+    return [
+        errors.FieldError(
+            f"/guidelines/{i}/check", "no automated check with this id (GET /v1/checks)"
+        )
+        for i, draft in enumerate(drafts)
+        if draft.check is not None and draft.check not in known_checks
+    ]
+
+
 async def _write_guidelines(
-    session: AsyncSession, version: GuidelineVersion, drafts: Sequence[GuidelineDraft]
+    session: AsyncSession,
+    version: GuidelineVersion,
+    drafts: Sequence[GuidelineDraft],
+    known_checks: frozenset[str] = frozenset(),
 ) -> None:
-    problems = _duplicate_codes(drafts) + await _unknown_schemes(session, drafts)
+    problems = (
+        _duplicate_codes(drafts)
+        + _unknown_checks(drafts, known_checks)
+        + await _unknown_schemes(session, drafts)
+    )
     if problems:
         raise errors.ValidationFailed(problems)
     for position, draft in enumerate(drafts):
@@ -95,6 +116,7 @@ async def create_version(
     version: str,
     title: str,
     guidelines: Sequence[GuidelineDraft],
+    known_checks: frozenset[str] = frozenset(),
 ) -> GuidelineVersion:
     principal.require_role(Role.ADMIN)
     existing = (
@@ -114,7 +136,7 @@ async def create_version(
         await session.flush()
     except IntegrityError:
         raise errors.Conflict(f"guideline version {version} already exists") from None
-    await _write_guidelines(session, record, guidelines)
+    await _write_guidelines(session, record, guidelines, known_checks)
     record_event(
         session,
         "guideline:version:drafted",
@@ -154,6 +176,7 @@ async def replace_draft(
     *,
     title: str,
     guidelines: Sequence[GuidelineDraft],
+    known_checks: frozenset[str] = frozenset(),
 ) -> GuidelineVersion:
     principal.require_role(Role.ADMIN)
     record = await get_version(session, version)
@@ -164,7 +187,7 @@ async def replace_draft(
     await session.exec(delete(Guideline).where(Guideline.version_id == record.id))  # type: ignore[arg-type]
     record.title = title
     session.add(record)
-    await _write_guidelines(session, record, guidelines)
+    await _write_guidelines(session, record, guidelines, known_checks)
     record_event(
         session,
         "guideline:version:revised",

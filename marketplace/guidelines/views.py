@@ -25,6 +25,7 @@ from marketplace.guidelines.models import (
     VersionStatus,
 )
 from marketplace.pagination import ListQuery, Page, paginate
+from marketplace.platform import Platform
 from marketplace.routing import Auth, Output, Router
 
 router = Router("guidelines")
@@ -236,15 +237,17 @@ def _check_criteria(criteria: list[str]) -> None:
     errors=(403, 409, 422),
 )
 async def create_guideline_version(
-    session: AsyncSession, principal: Principal, body: VersionCreate
+    platform: Platform, session: AsyncSession, principal: Principal, body: VersionCreate
 ) -> VersionOut:
-    """Create a draft version; it can be revised until it is published."""
+    """Create a draft version; it can be revised until it is published. A guideline's `check`
+    must be one of the automated checks listed at GET /v1/checks."""
     version = await services.create_version(
         session,
         principal,
         version=body.version,
         title=body.title,
         guidelines=[g.draft() for g in body.guidelines],
+        known_checks=platform.check_ids,
     )
     return await _version_out(session, version)
 
@@ -256,7 +259,11 @@ async def create_guideline_version(
     errors=(403, 404, 409, 422),
 )
 async def replace_guideline_version(
-    session: AsyncSession, principal: Principal, version: str, body: VersionReplace
+    platform: Platform,
+    session: AsyncSession,
+    principal: Principal,
+    version: str,
+    body: VersionReplace,
 ) -> VersionOut:
     """Replace a draft's title and guidelines. Published versions are immutable: 409."""
     record = await services.replace_draft(
@@ -265,6 +272,7 @@ async def replace_guideline_version(
         version,
         title=body.title,
         guidelines=[g.draft() for g in body.guidelines],
+        known_checks=platform.check_ids,
     )
     return await _version_out(session, record)
 

@@ -55,7 +55,7 @@ async def create_organisation(
     contact_email: str,
     company_number: str | None,
 ) -> Organisation:
-    principal.require_role(Role.PROVIDER, Role.ADMIN)
+    principal.require_role(Role.PROVIDER)
     contact_email = normalise_email(contact_email)
     problems = email_problems(contact_email, "/contact_email")
     if company_number is not None:

@@ -117,11 +117,17 @@ async def _reference_problems(
                         f"is not a criterion of {scheme.slug}",
                     )
                 )
-    seen_scopes: set[str] = set()
-    for pointer, name in scope_refs:
-        if name in seen_scopes:
-            problems.append(errors.FieldError("/manifest" + pointer, "is declared twice"))
-        seen_scopes.add(name)
+    seen_uses: set[tuple[str, str]] = set()
+    for index, use in enumerate(manifest.get("data_uses", [])):
+        pair = (str(use.get("scope")), str(use.get("purpose")))
+        if pair in seen_uses:
+            problems.append(
+                errors.FieldError(
+                    f"/manifest/data_uses/{index}",
+                    "repeats the scope and purpose of another data use",
+                )
+            )
+        seen_uses.add(pair)
     return problems
 
 

@@ -121,7 +121,7 @@ async def _service_out(session: AsyncSession, service: Service) -> ServiceOut:
     )
 
 
-async def _release_out(session: AsyncSession, release: Release) -> ReleaseOut:
+async def release_out(session: AsyncSession, release: Release) -> ReleaseOut:
     version = await session.get(GuidelineVersion, release.guideline_version_id)
     assert version is not None
     previous = (
@@ -228,7 +228,7 @@ async def submit_release(
     and kitemark schemes are errors too.
     """
     release = await services.submit_release(session, principal, service_id, body.manifest)
-    return await _release_out(session, release)
+    return await release_out(session, release)
 
 
 @router.get("/v1/services/{service_id}/releases", summary="A service's releases", errors=(404,))
@@ -248,15 +248,6 @@ async def list_releases(
     return Page[ReleaseSummary](items=[ReleaseSummary.of(r) for r in rows], next_cursor=cursor)
 
 
-@router.get("/v1/services/{service_id}/releases/{release_id}", summary="A release", errors=(404,))
-async def get_release(
-    session: AsyncSession, principal: Principal, service_id: str, release_id: str
-) -> ReleaseOut:
-    """Status, manifest, guideline version, what changed since the previous release, history."""
-    _, release = await services.visible_release(session, principal, service_id, release_id)
-    return await _release_out(session, release)
-
-
 @router.post(
     "/v1/services/{service_id}/releases/{release_id}/withdraw",
     summary="Withdraw a release",
@@ -274,4 +265,4 @@ async def withdraw_release(
     release = await services.withdraw_release(
         session, principal, service_id, release_id, body.reason if body else None
     )
-    return await _release_out(session, release)
+    return await release_out(session, release)

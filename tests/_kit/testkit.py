@@ -143,3 +143,34 @@ def assert_problem(response: httpx.Response, status: int, *pointers: str) -> dic
     if pointers:
         assert sorted(e["pointer"] for e in body["errors"]) == sorted(pointers), body
     return body
+
+
+async def settle(app: Starlette, rounds: int = 20) -> None:
+    """Run every queued background job to completion: in-process, or with a burst arq worker."""
+    from marketplace.jobs import InProcessQueue
+
+    platform = app.state.platform
+    if isinstance(platform.jobs, InProcessQueue):
+        await platform.jobs.drain()
+        return
+    from arq.worker import Worker
+    from redis.asyncio import Redis
+
+    from marketplace.worker import QUEUE_NAME, worker_settings
+
+    settings = platform.settings
+    redis = Redis.from_url(settings.redis_url)
+    try:
+        for _ in range(rounds):
+            kwargs = worker_settings(settings, burst=True, poll_delay=0)
+            kwargs["cron_jobs"] = []
+            worker = Worker(**kwargs, handle_signals=False)
+            try:
+                await worker.main()
+            finally:
+                await worker.close()
+            if await redis.zcard(QUEUE_NAME) == 0:
+                return
+        raise AssertionError("background jobs did not settle")
+    finally:
+        await redis.aclose()

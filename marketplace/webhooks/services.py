@@ -1,0 +1,298 @@
+"""Webhook rules: endpoint set-up, turning audit events into deliveries, and delivering them."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from marketplace import errors
+from marketplace.auth import Principal
+from marketplace.db import utcnow
+from marketplace.events import AuditEvent, record_event
+from marketplace.ids import new_id
+from marketplace.jobs import backoff
+from marketplace.organisations.services import visible_organisation
+from marketplace.releases.models import Release, Service
+from marketplace.sealing import Sealer
+from marketplace.settings import Settings
+from marketplace.webhooks import signing
+from marketplace.webhooks.models import (
+    DeliveryStatus,
+    EventCursor,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+
+if TYPE_CHECKING:
+    from marketplace.platform import Platform
+
+logger = logging.getLogger("govstore.webhooks")
+
+CURSOR = "webhooks"
+BATCH = 500
+# On PostgreSQL an event id can commit after a higher one; the cursor never passes a gap
+# younger than this, so a slow transaction's event is not skipped (older gaps are rollbacks).
+GAP_GRACE = timedelta(seconds=60)
+
+# Audit tag → webhook event name. Later capabilities add their tags here.
+EVENTS: dict[str, str] = {
+    "release:status:changed": "release.status_changed",
+}
+
+# How to find the organisation an event concerns, by subject type.
+OrganisationOf = Callable[[AsyncSession, AuditEvent], Awaitable[str | None]]
+
+
+async def _organisation_of_release(session: AsyncSession, event: AuditEvent) -> str | None:
+    service_id = event.body.get("service_id")
+    if not service_id:
+        release = await session.get(Release, event.subject_id)
+        service_id = release.service_id if release else None
+    service = await session.get(Service, service_id) if service_id else None
+    return service.organisation_id if service else None
+
+
+ORGANISATION_RESOLVERS: dict[str, OrganisationOf] = {"release": _organisation_of_release}
+
+
+def _secret_context(organisation_id: str) -> str:
+    return f"webhook-secret:{organisation_id}"
+
+
+def url_problems(url: str, settings: Settings) -> list[errors.FieldError]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    problem = None
+    loopback = host == "localhost" or host.endswith(".localhost")
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+        loopback = loopback or address.is_loopback
+        if not address.is_loopback and (
+            address.is_private or address.is_link_local or address.is_reserved
+        ):
+            problem = "must not point at a private network address"
+    except ValueError:
+        pass
+    if parts.scheme not in {"https", "http"} or not host:
+        problem = "must be an absolute https URL"
+    elif parts.username or parts.password:
+        problem = "must not contain credentials"
+    elif parts.fragment:
+        problem = "must not contain a fragment"
+    elif loopback and not settings.base_url_is_loopback:
+        problem = "must not point at a loopback address"
+    elif parts.scheme == "http" and not (loopback and settings.base_url_is_loopback):
+        problem = "must use https (plain http only for loopback URLs in development)"
+    return [errors.FieldError("/url", problem)] if problem else []
+
+
+async def set_endpoint(
+    session: AsyncSession,
+    sealer: Sealer,
+    settings: Settings,
+    principal: Principal,
+    organisation_id: str,
+    *,
+    url: str,
+    secret: str | None,
+) -> tuple[WebhookEndpoint, str | None]:
+    """Create or replace the organisation's endpoint; returns the secret when one was generated."""
+    await visible_organisation(session, principal, organisation_id, owner=True)
+    problems = url_problems(url, settings)
+    if problems:
+        raise errors.ValidationFailed(problems)
+    generated = None
+    if secret is None:
+        secret = generated = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = await session.get(WebhookEndpoint, organisation_id)
+    sealed = sealer.seal(secret, _secret_context(organisation_id))
+    if endpoint is None:
+        endpoint = WebhookEndpoint(organisation_id=organisation_id, url=url, secret_sealed=sealed)
+    else:
+        endpoint.url, endpoint.secret_sealed, endpoint.updated_at = url, sealed, utcnow()
+    session.add(endpoint)
+    record_event(
+        session,
+        "organisation:webhook:set",
+        subject_type="organisation",
+        subject_id=organisation_id,
+        actor_id=principal.account_id,
+        body={"url": url},
+    )
+    return endpoint, generated
+
+
+async def get_endpoint(
+    session: AsyncSession, principal: Principal, organisation_id: str
+) -> WebhookEndpoint:
+    await visible_organisation(session, principal, organisation_id)
+    endpoint = await session.get(WebhookEndpoint, organisation_id)
+    if endpoint is None:
+        raise errors.NotFound("this organisation has no webhook")
+    return endpoint
+
+
+async def delete_endpoint(
+    session: AsyncSession, principal: Principal, organisation_id: str
+) -> None:
+    await visible_organisation(session, principal, organisation_id, owner=True)
+    endpoint = await session.get(WebhookEndpoint, organisation_id)
+    if endpoint is None:
+        raise errors.NotFound("this organisation has no webhook")
+    await session.delete(endpoint)
+    record_event(
+        session,
+        "organisation:webhook:deleted",
+        subject_type="organisation",
+        subject_id=organisation_id,
+        actor_id=principal.account_id,
+    )
+
+
+def _payload(delivery_id: str, name: str, event: AuditEvent) -> dict[str, Any]:
+    data = {k: v for k, v in event.body.items() if k != "actor"}
+    data[f"{event.subject_type}_id"] = event.subject_id
+    return {
+        "id": delivery_id,
+        "event": name,
+        "created_at": event.created_at.isoformat().replace("+00:00", "Z"),
+        "data": data,
+    }
+
+
+async def dispatch_events(session: AsyncSession) -> tuple[list[str], int]:
+    """Turn audit events past the cursor into deliveries: (new delivery ids, events consumed).
+
+    The cursor row is locked for the transaction, so concurrent dispatchers queue rather than
+    create a delivery twice (the unique (event, organisation) constraint is the backstop).
+    """
+    cursor = (
+        await session.exec(select(EventCursor).where(EventCursor.name == CURSOR).with_for_update())
+    ).first()
+    if cursor is None:
+        cursor = EventCursor(name=CURSOR, last_event_id=0)
+        session.add(cursor)
+        await session.flush()
+    events = (
+        await session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.id) > cursor.last_event_id)
+            .order_by(col(AuditEvent.id))
+            .limit(BATCH)
+        )
+    ).all()
+    created: list[str] = []
+    expected = cursor.last_event_id + 1
+    now = utcnow()
+    processed = []
+    for event in events:
+        assert event.id is not None
+        if event.id != expected and now - event.created_at < GAP_GRACE:
+            break
+        expected = event.id + 1
+        processed.append(event)
+        name = EVENTS.get(event.tag)
+        resolver = ORGANISATION_RESOLVERS.get(event.subject_type)
+        if name is None or resolver is None:
+            continue
+        organisation_id = await resolver(session, event)
+        endpoint = await session.get(WebhookEndpoint, organisation_id) if organisation_id else None
+        if endpoint is None or organisation_id is None:
+            continue
+        delivery_id = new_id("whd")
+        session.add(
+            WebhookDelivery(
+                id=delivery_id,
+                organisation_id=organisation_id,
+                event_id=event.id,
+                event=name,
+                url=endpoint.url,
+                payload=_payload(delivery_id, name, event),
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=utcnow(),
+            )
+        )
+        created.append(delivery_id)
+    if processed:
+        last = processed[-1].id
+        assert last is not None
+        cursor.last_event_id = last
+        session.add(cursor)
+    return created, len(processed)
+
+
+async def deliver(
+    platform: Platform, delivery_id: str, client: httpx.AsyncClient | None = None
+) -> DeliveryStatus:
+    """Make one attempt; on failure schedule the next (exponential back-off) or give up."""
+    settings = platform.settings
+    async with platform.db.session(write=False) as session:
+        delivery = await session.get(WebhookDelivery, delivery_id)
+        endpoint = (
+            await session.get(WebhookEndpoint, delivery.organisation_id) if delivery else None
+        )
+    if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+        return delivery.status if delivery else DeliveryStatus.FAILED
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    status_code: int | None = None
+    error: str | None = None
+    if endpoint is None:
+        error = "the organisation removed its webhook"
+    else:
+        secret = platform.sealer.unseal(
+            endpoint.secret_sealed, _secret_context(endpoint.organisation_id)
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "GovStore-Webhooks/1",
+            signing.EVENT_HEADER: delivery.event,
+            signing.DELIVERY_HEADER: delivery.id,
+            signing.SIGNATURE_HEADER: signing.signature(secret, int(time.time()), body),
+        }
+        owned = client is None
+        http = client or httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+        )
+        try:
+            response = await http.post(endpoint.url, content=body, headers=headers)
+            status_code = response.status_code
+            if not 200 <= status_code < 300:
+                error = f"the endpoint answered {status_code}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: could not reach the endpoint"
+        finally:
+            if owned:
+                await http.aclose()
+    async with platform.db.transaction() as session:
+        current = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if current is None or current.status is not DeliveryStatus.PENDING:
+            return current.status if current else DeliveryStatus.FAILED
+        current.attempts += 1
+        current.last_status_code = status_code
+        current.last_error = error
+        if error is None:
+            current.status = DeliveryStatus.DELIVERED
+            current.delivered_at = utcnow()
+            current.next_attempt_at = None
+        elif current.attempts >= settings.webhook_max_attempts:
+            current.status = DeliveryStatus.FAILED
+            current.next_attempt_at = None
+        else:
+            current.next_attempt_at = utcnow() + timedelta(
+                seconds=backoff(
+                    current.attempts, base=settings.webhook_backoff_seconds, cap=6 * 3600
+                )
+            )
+        session.add(current)
+        return current.status

@@ -1,0 +1,45 @@
+"""The dependency rule: the foundation imports nothing from review/ or kitemarks/; no SDK server imports."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+# The assembly may import from every package (STYLE.md): the app, the job/worker wiring, the
+# table registry for migrations, the CLI and the demo loader.
+ASSEMBLY = {"app.py", "worker.py", "tables.py", "cli.py"}
+
+
+def imports_of(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_foundation_imports_no_capability() -> None:
+    offenders = []
+    for path in (ROOT / "marketplace").rglob("*.py"):
+        if path.relative_to(ROOT / "marketplace").as_posix() in ASSEMBLY:
+            continue
+        for name in imports_of(path):
+            if name.split(".")[0] in {"review", "kitemarks"}:
+                offenders.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert offenders == []
+
+
+def test_review_does_not_import_kitemarks() -> None:
+    for path in (ROOT / "review").rglob("*.py"):
+        assert not any(n.split(".")[0] == "kitemarks" for n in imports_of(path)), path
+
+
+def test_sdk_imports_nothing_from_the_server() -> None:
+    for path in (ROOT / "sdk" / "src").rglob("*.py"):
+        names = imports_of(path)
+        assert not any(n.split(".")[0] in {"marketplace", "review", "kitemarks"} for n in names), (
+            path
+        )
