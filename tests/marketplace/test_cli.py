@@ -91,9 +91,12 @@ async def test_demo_is_complete_and_idempotent(settings: Settings) -> None:
         async with platform.db.session(write=False) as session:
             version = (await session.exec(select(GuidelineVersion))).one()
             assert version.version == "2026.1" and version.status is VersionStatus.PUBLISHED
+            statuses = {r.status.value for r in (await session.exec(select(Release))).all()}
             tiers = {s.tier for s in (await session.exec(select(Scope))).all()}
             owners = {s.data_owner for s in (await session.exec(select(Scope))).all()}
         assert len(tiers) == 3 and len(owners) >= 3
+        # Every review page has something real to show.
+        assert statuses >= {"approved", "awaiting_review", "changes_requested"}
     finally:
         await platform.close()
 
