@@ -8,8 +8,10 @@ from typing import Any
 
 from review.checks._core import CheckContext, ScopeInfo
 
-# Data owners whose data is health data (UK GDPR Article 9 special category).
-_HEALTH_OWNER = re.compile(r"\b(nhs|health)\b", re.IGNORECASE)
+# Data owners whose data is health data (UK GDPR Article 9 special category): NHS bodies (NHS
+# England, NHSBSA) and health bodies (Department of Health and Social Care, UK Health Security
+# Agency), but not the Health and Safety Executive.
+_HEALTH_OWNER = re.compile(r"\bnhs|\bhealth\b(?! and safety)", re.IGNORECASE)
 _HEALTH_SCOPE_PREFIX = "health."
 
 

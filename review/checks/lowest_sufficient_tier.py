@@ -41,12 +41,14 @@ def run(ctx: CheckContext) -> list[Issue]:
     for index, use in data_uses(ctx.manifest):
         purpose = use.get("purpose")
         scope = scope_of(ctx, use)
-        if purpose not in YES_OR_NO_PURPOSES or scope is None or scope.tier == STATUS_TIER:
+        if not isinstance(purpose, str) or purpose not in YES_OR_NO_PURPOSES:
+            continue
+        if scope is None or scope.tier == STATUS_TIER:
             continue
         alternative = status_alternative(scope, ctx.scopes)
         if alternative is None:
             continue
-        purpose_words = str(purpose).replace("_", " ")
+        purpose_words = purpose.replace("_", " ")
         issues.append(
             Issue(
                 pointer("data_uses", index, "scope"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from review.checks._core import Check, CheckContext, Issue, register
 from review.checks._manifest import data_uses, pointer, scope_of
 
-# The longest retention, in days, by scope tier, and why.
+# The longest retention, in days, for each scope tier.
 MAX_RETENTION_DAYS_BY_TIER: dict[str, int] = {"status": 90, "summary": 365, "record": 730}
 # Purposes with a tighter bound than their tier's.
 MAX_RETENTION_DAYS_BY_PURPOSE: dict[str, int] = {"eligibility_check": 30}

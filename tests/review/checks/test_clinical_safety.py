@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from review.checks import clinical_safety
+from review.checks import ScopeInfo, clinical_safety
+from review.checks._manifest import is_health_scope
 from review.checks.clinical_safety import applies, run
 
 
@@ -79,3 +80,20 @@ def test_a_non_health_service_without_arrangements_gets_both_findings(context, m
 def test_the_check_is_registered_under_its_id():
     assert clinical_safety.CHECK.id == "clinical-safety"
     assert clinical_safety.CHECK.applies is applies
+
+
+@pytest.mark.parametrize(
+    ("owner", "health"),
+    [
+        ("NHS England", True),
+        ("NHSBSA", True),
+        ("Department of Health and Social Care", True),
+        ("UK Health Security Agency", True),
+        ("Health and Safety Executive", False),
+        ("DVLA", False),
+    ],
+)
+def test_health_data_is_recognised_by_its_owner(owner, health):
+    scope = ScopeInfo(name="records.read", tier="record", sensitivity="high", data_owner=owner)
+    assert is_health_scope("records.read", scope) is health
+    assert is_health_scope("health.anything.read", None)

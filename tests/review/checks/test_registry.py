@@ -120,26 +120,41 @@ def test_every_check_runs_on_odd_manifests(scopes):
         {},
         {"data_uses": "none", "redirect_uris": "https://a.example", "clinical_safety": "yes"},
         {"category": "health", "clinical_safety": "yes", "security_contact": ["x"]},
+        {
+            "category": ["health"],
+            "name": "!!!",
+            "summary": None,
+            "website_url": {"href": "https://a.example"},
+            "data_uses": [
+                {
+                    "scope": ["income.read"],
+                    "purpose": ["eligibility_check"],
+                    "lawful_basis": {},
+                    "retention_days": [],
+                    "optional": "yes",
+                    "purpose_description": 12,
+                }
+            ],
+        },
         {"data_uses": [None, 3, {"scope": 7, "retention_days": "forever"}], "name": 42},
     ):
         ctx = CheckContext(manifest=manifest, service_id="svc-new", scopes=scopes, names=names)
         _run_all(ctx)
 
 
-# The demo data breaks these rules; see the report on retention and optional uses.
-DEMO_FAULTS = {
-    ("warm-homes-grant-finder", "retention-bounds", "/data_uses/0/retention_days"),
+# Demo data that breaks a rule as it stands: the housing register keeps its eligibility answers
+# for 90 days, and the bound is 30. Fixing the demo needs no change here; a new fault fails.
+KNOWN_DEMO_FAULTS = {
     ("fenmoor-housing-register", "retention-bounds", "/data_uses/0/retention_days"),
     ("fenmoor-housing-register", "retention-bounds", "/data_uses/1/retention_days"),
-    ("fenmoor-bus-pass", "data-uses-complete", "/data_uses/2/lawful_basis"),
 }
 
 
-def test_the_demo_services_pass_except_for_their_known_faults():
+def test_the_demo_services_pass_every_check_but_their_known_faults():
     scopes = _demo_scopes()
     names = ConfusableIndex((slug, manifest["name"]) for slug, manifest in DEMO_SERVICES)
     found = set()
     for slug, manifest in DEMO_SERVICES:
         ctx = CheckContext(manifest=manifest, service_id=slug, scopes=scopes, names=names)
         found.update((slug, check_id, pointer) for check_id, pointer in _run_all(ctx))
-    assert found == DEMO_FAULTS
+    assert found <= KNOWN_DEMO_FAULTS
