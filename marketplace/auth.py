@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace import errors
 from marketplace.accounts.models import AccessToken, Account, Role, TokenKind, TokenScope
+from marketplace.cache import TTLCache
 from marketplace.db import utcnow
 
 SESSION_TOKEN_PREFIX = "gss_"
@@ -28,6 +30,7 @@ class Principal:
     token_id: str
     token_kind: TokenKind
     scopes: frozenset[str]
+    expires_at: datetime | None = None
 
     def has_role(self, role: Role) -> bool:
         return role.value in self.roles
@@ -37,10 +40,11 @@ class Principal:
             names = " or ".join(r.value for r in roles)
             raise errors.Forbidden(f"this needs the {names} role")
 
+    def may_use(self, scope: TokenScope) -> bool:
+        return self.token_kind is TokenKind.SESSION or scope.value in self.scopes
+
     def require_scope(self, scope: TokenScope) -> None:
-        if self.token_kind is TokenKind.SESSION:
-            return
-        if scope.value not in self.scopes:
+        if not self.may_use(scope):
             raise errors.Forbidden(f"this API token lacks the {scope.value!r} scope")
 
 
@@ -64,6 +68,19 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         raise errors.Unauthenticated("the Authorization header must be 'Bearer <token>'")
     return value.strip()
+
+
+async def cached_authenticate(
+    session: AsyncSession, token: str, cache: TTLCache[str, Principal]
+) -> Principal:
+    """`authenticate`, remembering verified tokens for the cache's TTL (never past expiry)."""
+    digest = hash_token(token)
+    principal = cache.get(digest)
+    if principal is not None and (principal.expires_at is None or principal.expires_at > utcnow()):
+        return principal
+    principal = await authenticate(session, token)
+    cache.set(digest, principal)
+    return principal
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal:
@@ -93,4 +110,5 @@ async def authenticate(session: AsyncSession, token: str) -> Principal:
         token_id=stored.id,
         token_kind=stored.kind,
         scopes=frozenset(stored.scopes),
+        expires_at=stored.expires_at,
     )

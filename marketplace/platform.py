@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from marketplace.cache import TTLCache
 from marketplace.db import Database
 from marketplace.jobs import ArqQueue, InProcessQueue, JobQueue, JobRegistry
 from marketplace.passwords import Passwords
@@ -26,9 +27,14 @@ class Platform:
     check_ids: frozenset[str] = frozenset()
     # Per-process caches that capabilities keep (e.g. the confusable-name index).
     caches: dict[str, Any] = field(default_factory=dict)
+    # Verified bearer tokens (by hash) and cacheable GET responses; see marketplace/cache.py.
+    principals: TTLCache[str, Any] = field(init=False)
+    responses: TTLCache[tuple[str, str, str], tuple[int, bytes]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.sealer = Sealer(self.settings)
+        self.principals = TTLCache(self.settings.token_cache_seconds, max_entries=50_000)
+        self.responses = TTLCache(self.settings.response_cache_seconds, max_entries=5_000)
         if self.settings.redis_url:
             self.jobs = ArqQueue(self.settings.redis_url)
         else:

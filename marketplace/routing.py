@@ -27,8 +27,8 @@ from starlette.routing import Route
 
 from marketplace import errors
 from marketplace.accounts.models import TokenScope
-from marketplace.auth import Principal, authenticate, bearer_token
-from marketplace.db import discard_after_commit, run_after_commit
+from marketplace.auth import Principal, bearer_token, cached_authenticate, hash_token
+from marketplace.db import discard_after_commit, run_after_commit, utcnow
 from marketplace.problems import from_domain_error, internal_error
 
 if typing.TYPE_CHECKING:
@@ -70,6 +70,7 @@ class Operation:
     auth: str
     token_scope: TokenScope | None
     creates: bool
+    cacheable: bool = False
     body_model: type[BaseModel] | None = None
     body_required: bool = True
     query_model: type[BaseModel] | None = None
@@ -202,6 +203,7 @@ class Router:
         auth: str = Auth.REQUIRED,
         scope: TokenScope | None = None,
         creates: bool = False,
+        cacheable: bool = False,
         errors: tuple[int, ...] = (),
         extra_responses: Mapping[int, str] | None = None,
         response_headers: Mapping[int, dict[str, str]] | None = None,
@@ -232,6 +234,7 @@ class Router:
                     if scope is not None or auth == Auth.PUBLIC
                     else TokenScope.READ,
                     creates=creates,
+                    cacheable=cacheable,
                     body_model=body_model,
                     body_required=body_required,
                     query_model=query_model,
@@ -274,7 +277,7 @@ def serialise(op: Operation, result: Any) -> Response:
 
 
 async def _principal_for(
-    request: Request, session: AsyncSession, op: Operation
+    request: Request, session: AsyncSession, op: Operation, platform: Platform
 ) -> Principal | None:
     if op.auth == Auth.PUBLIC:
         return None
@@ -283,10 +286,31 @@ async def _principal_for(
         if op.auth == Auth.REQUIRED:
             raise errors.Unauthenticated("sign in and send 'Authorization: Bearer <token>'")
         return None
-    principal = await authenticate(session, token)
+    principal = await cached_authenticate(session, token, platform.principals)
     if op.token_scope is not None:
         principal.require_scope(op.token_scope)
     return principal
+
+
+def _cached_response(request: Request, op: Operation, platform: Platform) -> Response | None:
+    """A cacheable GET answered from memory, without touching the database, when it can be."""
+    principal: Principal | None = None
+    if op.auth != Auth.PUBLIC:
+        header = request.headers.get("authorization")
+        if header is None or header[:7].lower() != "bearer ":
+            return None
+        principal = platform.principals.get(hash_token(header[7:].strip()))
+        if principal is None or (
+            principal.expires_at is not None and principal.expires_at <= utcnow()
+        ):
+            return None
+        if op.token_scope is not None and not principal.may_use(op.token_scope):
+            return None
+    key = (op.operation_id, principal.account_id if principal else "", request.url.query)
+    hit = platform.responses.get(key)
+    if hit is None:
+        return None
+    return Response(hit[1], status_code=hit[0], media_type="application/json")
 
 
 def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
@@ -303,9 +327,20 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         principal: Principal | None = None
         body_bytes: bytes | None = None
         key: str | None = None
+        if op.cacheable:
+            cached = _cached_response(request, op, platform)
+            if cached is not None:
+                return cached
         async with db.session(write=op.is_write) as session:
             try:
-                principal = await _principal_for(request, session, op)
+                principal = await _principal_for(request, session, op, platform)
+                cache_key = None
+                if op.cacheable:
+                    cache_key = (
+                        op.operation_id,
+                        principal.account_id if principal else "",
+                        request.url.query,
+                    )
                 kwargs: dict[str, Any] = {}
                 if "request" in params:
                     kwargs["request"] = request
@@ -353,6 +388,8 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
                             response,
                             ttl_hours=settings.idempotency_ttl_hours,
                         )
+                if cache_key is not None and response.status_code == 200:
+                    platform.responses.set(cache_key, (200, bytes(response.body)))
                 if op.is_write:
                     await session.commit()
             except errors.DomainError as exc:

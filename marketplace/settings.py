@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     # Background jobs: a job running longer is cancelled (and retried); arq also waits this long
     # (plus 10 s) before re-running the job of a worker that died.
     job_timeout_seconds: int = Field(default=120, ge=1)
+    # Hot-path caches, per process: a verified bearer token is trusted this long before it is
+    # looked up again (this process's own revocations apply at once; other processes' within
+    # this window), and a GET marked cacheable (the review queue) is served from memory this
+    # long. 0 turns a cache off.
+    token_cache_seconds: float = Field(default=5.0, ge=0, le=60)
+    response_cache_seconds: float = Field(default=1.0, ge=0, le=60)
     # Human review: how long a claim holds a release before it returns to the queue.
     review_lease_minutes: int = Field(default=30, ge=1)
     # Webhooks: attempts before a delivery is marked failed, and the request timeout.

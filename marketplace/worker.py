@@ -31,6 +31,19 @@ def job_registry() -> JobRegistry:
     return registry
 
 
+def cache_hook(platform: Platform) -> Any:
+    """This process's own changes clear the hot-path caches at once."""
+
+    async def hook(events: list[Any]) -> None:
+        tags = {event.tag for event in events}
+        if any(tag.startswith("account:") for tag in tags):
+            platform.principals.clear()
+        if any(tag.startswith(("release:", "review:")) for tag in tags):
+            platform.responses.clear()
+
+    return hook
+
+
 def build_platform(settings: Settings) -> Platform:
     """A platform with every job and every audit-event hook: the app and the worker both use it."""
     from marketplace.platform import Platform
@@ -40,6 +53,7 @@ def build_platform(settings: Settings) -> Platform:
 
     platform = Platform.create(settings, job_registry())
     platform.check_ids = frozenset(REGISTRY)
+    platform.db.event_hooks.append(cache_hook(platform))
     platform.db.event_hooks.append(submission_hook(platform))
     platform.db.event_hooks.append(dispatch_hook(platform))
     return platform

@@ -201,11 +201,16 @@ async def list_checks() -> Page[CheckOut]:
     )
 
 
-@router.get("/v1/review/queue", summary="The review queue (reviewers)", errors=(403,))
+@router.get(
+    "/v1/review/queue", summary="The review queue (reviewers)", errors=(403,), cacheable=True
+)
 async def review_queue(
     session: AsyncSession, principal: Principal, query: ListQuery
 ) -> Page[QueueItem]:
-    """Releases awaiting review, oldest and riskiest first; never your own organisation's."""
+    """Releases awaiting review, oldest and riskiest first; never your own organisation's.
+
+    Served from a per-process cache for GOVSTORE_RESPONSE_CACHE_SECONDS (1 s by default).
+    """
     services.actor_for(principal)
     mine = select(Membership.organisation_id).where(Membership.account_id == principal.account_id)
     statement = (

@@ -155,15 +155,14 @@ async def logout(session: AsyncSession, principal: Principal) -> None:
     if token is not None and token.revoked_at is None:
         token.revoked_at = utcnow()
         session.add(token)
-        if token.kind is TokenKind.API:
-            record_event(
-                session,
-                "account:api_token:revoked",
-                subject_type="access_token",
-                subject_id=token.id,
-                actor_id=principal.account_id,
-                body={"via": "logout"},
-            )
+        record_event(
+            session,
+            "account:api_token:revoked" if token.kind is TokenKind.API else "account:session:ended",
+            subject_type="access_token",
+            subject_id=token.id,
+            actor_id=principal.account_id,
+            body={"via": "logout"},
+        )
 
 
 async def create_api_token(

@@ -120,17 +120,24 @@ async def _review_demo(platform: Platform, data: dict[str, Any]) -> list[str]:
                 guidelines_ = await review._guidelines(session, release)
                 await review.claim(session, first, release.id, lease=timedelta(minutes=30))
                 decision = await review.decide(
-                    session, first, release.id, outcome=Outcome(plan["outcome"]),
+                    session,
+                    first,
+                    release.id,
+                    outcome=Outcome(plan["outcome"]),
                     findings=[
                         review.FindingInput(code, FindingResult.PASS, None)
                         for code in sorted(guidelines_)
                     ],
-                    kitemarks=plan.get("kitemarks", []), scopes=plan.get("scopes", []),
+                    kitemarks=plan.get("kitemarks", []),
+                    scopes=plan.get("scopes", []),
                     note=plan.get("note"),
                 )
                 if decision.needs_second_approval:
                     await review.second_approval(
-                        session, second, release.id, outcome=Outcome.APPROVE,
+                        session,
+                        second,
+                        release.id,
+                        outcome=Outcome.APPROVE,
                         note="Second reviewer: agreed.",
                     )
                 done.append("review decisions")
