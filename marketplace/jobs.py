@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -64,8 +65,17 @@ class JobRegistry:
 
 
 class JobQueue(Protocol):
+    """`enqueue` runs a job once per `job_id`. With `coalesce`, requests for a job that is
+    already running are served by one more run after it, never lost (for "catch up" jobs)."""
+
     async def enqueue(
-        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+        self,
+        name: str,
+        *,
+        job_id: str,
+        defer_seconds: float = 0,
+        coalesce: bool = False,
+        **kwargs: Any,
     ) -> None: ...
 
     async def start(self) -> None: ...
@@ -91,15 +101,26 @@ class InProcessQueue:
         self._tasks: set[asyncio.Task[None]] = set()
         self._periodic_tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._rerun: dict[str, tuple[str, dict[str, Any]]] = {}
         self.backoff_base = 1.0
         self.shutdown_grace_seconds = 5.0
 
     async def enqueue(
-        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+        self,
+        name: str,
+        *,
+        job_id: str,
+        defer_seconds: float = 0,
+        coalesce: bool = False,
+        **kwargs: Any,
     ) -> None:
         if name not in self.registry.functions:
             raise KeyError(f"no job named {name!r}")
-        if job_id in self._active or self._closing:
+        if self._closing:
+            return
+        if job_id in self._active:
+            if coalesce:
+                self._rerun[job_id] = (name, kwargs)
             return
         self._active.add(job_id)
         task = asyncio.create_task(self._run(name, job_id, kwargs, defer_seconds))
@@ -132,6 +153,9 @@ class InProcessQueue:
             logger.error("job %s (%s) gave up after %d tries", name, job_id, attempt)
         finally:
             self._active.discard(job_id)
+            again = self._rerun.pop(job_id, None)
+            if again is not None and not self._closing:
+                await self.enqueue(again[0], job_id=job_id, **again[1])
 
     async def _every(self, periodic: Periodic) -> None:
         while True:
@@ -182,9 +206,19 @@ class ArqQueue:
         return self._pool
 
     async def enqueue(
-        self, name: str, *, job_id: str, defer_seconds: float = 0, **kwargs: Any
+        self,
+        name: str,
+        *,
+        job_id: str,
+        defer_seconds: float = 0,
+        coalesce: bool = False,
+        **kwargs: Any,
     ) -> None:
         pool = await self._redis()
+        if coalesce:
+            # arq drops a duplicate id while the first runs (and keeps its result for an hour):
+            # a unique id per request means none is lost; the job itself is idempotent.
+            job_id = f"{job_id}:{uuid.uuid4().hex}"
         # arq ignores a job id that is queued, running or has a kept result: one run per task.
         await pool.enqueue_job(
             name,

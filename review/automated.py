@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -48,45 +49,80 @@ class CheckOutcome:
 class ListedNames:
     """The confusable-name index of listed services, kept up to date incrementally."""
 
+    # A name listed in another process reaches this one's index within this long.
+    REFRESH_INTERVAL = timedelta(seconds=1)
+
     def __init__(self) -> None:
         self.index = ConfusableIndex()
         self._seen_until: datetime | None = None
+        self._indexed: dict[str, str] = {}  # service id → the name in the index
 
     async def refresh(self, session: AsyncSession) -> ConfusableIndex:
         since = self._seen_until
         now = utcnow()
-        changed = select(Release.service_id).distinct()
-        if since is not None:
-            changed = changed.where(col(Release.status_changed_at) > since - timedelta(seconds=5))
-        service_ids = list((await session.exec(changed)).all())
-        if service_ids:
-            listed = set(
+        if since is not None and now - since < self.REFRESH_INTERVAL:
+            return self.index
+        if since is None:
+            # First use: every listed service, in one pass (no IN list of 100k ids).
+            listed = (
+                await session.exec(
+                    select(Service.id, Service.name)
+                    .join(Release, Release.service_id == Service.id)  # type: ignore[arg-type]
+                    .where(col(Release.status).in_(LISTED))
+                    .distinct()
+                )
+            ).all()
+            for service_id, name in listed:
+                self.index.add(service_id, name)
+                self._indexed[service_id] = name
+            self._seen_until = now
+            return self.index
+        changed = (
+            await session.exec(
+                select(Release.service_id)
+                .where(col(Release.status_changed_at) > since - timedelta(seconds=5))
+                .distinct()
+            )
+        ).all()
+        for start in range(0, len(changed), 1000):
+            await self._apply(session, list(changed[start : start + 1000]))
+        self._seen_until = now
+        return self.index
+
+    async def _apply(self, session: AsyncSession, service_ids: list[str]) -> None:
+        listed = set(
+            (
+                await session.exec(
+                    select(Release.service_id)
+                    .where(col(Release.service_id).in_(service_ids))
+                    .where(col(Release.status).in_(LISTED))
+                    .distinct()
+                )
+            ).all()
+        )
+        names = (
+            dict(
                 (
                     await session.exec(
-                        select(Release.service_id)
-                        .where(col(Release.service_id).in_(service_ids))
-                        .where(col(Release.status).in_(LISTED))
-                        .distinct()
+                        select(Service.id, Service.name).where(col(Service.id).in_(listed))
                     )
                 ).all()
             )
-            names = (
-                dict(
-                    (
-                        await session.exec(
-                            select(Service.id, Service.name).where(col(Service.id).in_(listed))
-                        )
-                    ).all()
-                )
-                if listed
-                else {}
-            )
-            for service_id in service_ids:
+            if listed
+            else {}
+        )
+        for service_id in service_ids:
+            # Touch the index only when a service joins, leaves or is renamed: most status
+            # changes (releases moving through review) change nothing here.
+            wanted, present = names.get(service_id), self._indexed.get(service_id)
+            if wanted == present:
+                continue
+            if present is not None:
                 self.index.remove(service_id)
-                if service_id in names:
-                    self.index.add(service_id, names[service_id])
-        self._seen_until = now
-        return self.index
+                del self._indexed[service_id]
+            if wanted is not None:
+                self.index.add(service_id, wanted)
+                self._indexed[service_id] = wanted
 
 
 def listed_names(platform: Platform) -> ListedNames:
@@ -172,13 +208,11 @@ def run_checks(guidelines: list[Guideline], context: CheckContext) -> list[Check
     return outcomes
 
 
-async def risk_of(
-    session: AsyncSession, release: Release, scopes: dict[str, Scope], outcomes: list[CheckOutcome]
-) -> tuple[int, list[str]]:
-    """Risk: sensitive and revealing scopes, a provider with nothing listed yet, advisory failures."""
+def scope_risk(manifest: dict[str, Any], scopes: dict[str, Scope]) -> tuple[int, list[str]]:
+    """Risk from the data asked for: sensitive and revealing scopes."""
     score = 0
     factors: list[str] = []
-    for use in release.manifest.get("data_uses", []):
+    for use in manifest.get("data_uses", []):
         scope = scopes.get(use.get("scope", ""))
         if scope is None:
             continue
@@ -191,18 +225,19 @@ async def risk_of(
         elif scope.tier is Tier.SUMMARY:
             score += 1
             factors.append(f"summary-tier scope {scope.name}")
-    service = await session.get(Service, release.service_id)
-    assert service is not None
-    listed_before = (
-        await session.exec(
-            select(Release.id)
-            .join(Service, Service.id == Release.service_id)  # type: ignore[arg-type]
-            .where(Service.organisation_id == service.organisation_id)
-            .where(col(Release.status).in_((*LISTED, ReleaseStatus.SUPERSEDED)))
-            .limit(1)
-        )
-    ).first()
-    if listed_before is None:
+    return score, factors
+
+
+def risk_of(
+    manifest: dict[str, Any],
+    scopes: dict[str, Scope],
+    outcomes: list[CheckOutcome],
+    *,
+    new_provider: bool,
+) -> tuple[int, list[str]]:
+    """Risk: sensitive and revealing scopes, a provider with nothing listed yet, advisory failures."""
+    score, factors = scope_risk(manifest, scopes)
+    if new_provider:
         score += 2
         factors.append("new provider: nothing listed yet")
     advisory = [o for o in outcomes if o.result is FindingResult.FAIL and o.severity == "advisory"]
@@ -212,32 +247,13 @@ async def risk_of(
     return score, factors
 
 
-async def _state(session: AsyncSession, release_id: str) -> ReviewState:
-    state = await session.get(ReviewState, release_id)
-    if state is None:
-        state = ReviewState(release_id=release_id)
-        session.add(state)
-    return state
-
-
-async def run_automated_review(platform: Platform, release_id: str) -> str:
-    """Run (or finish) the automated review of one release; returns the release's status."""
-    async with platform.db.transaction() as session:
-        release = await session.get(Release, release_id, with_for_update=True)
-        if release is None:
-            return "missing"
-        if release.status is ReleaseStatus.SUBMITTED:
-            transition(
-                session, release, "start_automated_review", actor=Actor.SYSTEM, actor_id=None
-            )
-        elif release.status is not ReleaseStatus.AUTOMATED_REVIEW:
-            return release.status.value
-        manifest = dict(release.manifest)
-        version_id = release.guideline_version_id
-        service_id = release.service_id
-
-    async with platform.db.session(write=False) as session:
-        guidelines = list(
+async def _guidelines(
+    platform: Platform, session: AsyncSession, version_id: str
+) -> list[Guideline]:
+    """A published version's guidelines never change, so each process reads them once."""
+    cache: dict[str, list[Guideline]] = platform.caches.setdefault("guidelines_by_version", {})
+    if version_id not in cache:
+        cache[version_id] = list(
             (
                 await session.exec(
                     select(Guideline)
@@ -246,75 +262,191 @@ async def run_automated_review(platform: Platform, release_id: str) -> str:
                 )
             ).all()
         )
-        scopes = {s.name: s for s in (await session.exec(select(Scope))).all()}
-        names = await listed_names(platform).refresh(session)
-    context = CheckContext(
-        manifest=manifest,
-        service_id=service_id,
-        scopes={
-            s.name: ScopeInfo(s.name, s.tier.value, s.sensitivity.value, s.data_owner)
-            for s in scopes.values()
-        },
-        names=names,
-        sandbox=bool(manifest.get("sandbox")),
-    )
-    outcomes = run_checks(guidelines, context)
-    blocking = [o for o in outcomes if o.result is FindingResult.FAIL and o.severity == "blocking"]
+    return cache[version_id]
 
+
+# Under load a job also takes other waiting submissions, so one pair of transactions serves many
+# releases; each release's own job then finds it done. Small enough to keep transactions short.
+BATCH_LIMIT = 100
+
+
+async def _start(platform: Platform, release_id: str) -> tuple[str | None, list[Release]]:
+    """First transaction: move the release (and, opportunistically, other submissions) into
+    automated_review. Returns (a final status to report, the releases to check)."""
+    async with platform.db.session(write=False) as session:
+        # Most jobs under load find their release already taken by a batch: no write needed.
+        status = (
+            await session.exec(select(Release.status).where(Release.id == release_id))
+        ).first()
+    if status is None:
+        return "missing", []
+    if status not in (ReleaseStatus.SUBMITTED, ReleaseStatus.AUTOMATED_REVIEW):
+        return ReleaseStatus(status).value, []
     async with platform.db.transaction() as session:
         release = await session.get(Release, release_id, with_for_update=True)
-        if release is None or release.status is not ReleaseStatus.AUTOMATED_REVIEW:
-            return release.status.value if release else "missing"
-        # A re-run replaces, never adds to, the automated findings.
-        await session.exec(
-            delete(Finding).where(
-                col(Finding.release_id) == release_id,
-                col(Finding.source) == FindingSource.AUTOMATED,
+        if release is None:
+            return "missing", []
+        if release.status is ReleaseStatus.AUTOMATED_REVIEW:
+            return None, [release]  # resuming after a crash
+        if release.status is not ReleaseStatus.SUBMITTED:
+            return release.status.value, []
+        others = (
+            await session.exec(
+                select(Release)
+                .where(Release.status == ReleaseStatus.SUBMITTED)
+                .where(Release.id != release_id)
+                .order_by(col(Release.status_changed_at))
+                .limit(BATCH_LIMIT - 1)
+                .with_for_update(skip_locked=True)
             )
+        ).all()
+        batch = [release, *others]
+        for item in batch:
+            transition(session, item, "start_automated_review", actor=Actor.SYSTEM, actor_id=None)
+        return None, batch
+
+
+async def run_automated_review(platform: Platform, release_id: str) -> str:
+    """Run (or finish) the automated review of a release; returns the release's status."""
+    final, batch = await _start(platform, release_id)
+    if final is not None:
+        return final
+    async with platform.db.session(write=False) as session:
+        scopes = {s.name: s for s in (await session.exec(select(Scope))).all()}
+        names = await listed_names(platform).refresh(session)
+        guidelines = {
+            version_id: await _guidelines(platform, session, version_id)
+            for version_id in {r.guideline_version_id for r in batch}
+        }
+    scope_info = {
+        s.name: ScopeInfo(s.name, s.tier.value, s.sensitivity.value, s.data_owner)
+        for s in scopes.values()
+    }
+    outcomes: dict[str, list[CheckOutcome]] = {}
+    for release in batch:
+        manifest = dict(release.manifest)
+        context = CheckContext(
+            manifest=manifest,
+            service_id=release.service_id,
+            scopes=scope_info,
+            names=names,
+            sandbox=bool(manifest.get("sandbox")),
         )
-        for o in outcomes:
-            session.add(
-                Finding(
-                    release_id=release_id,
-                    source=FindingSource.AUTOMATED,
-                    code=o.code,
-                    check_id=o.check_id,
-                    result=o.result,
-                    severity=o.severity,
-                    pointer=o.pointer,
-                    message=o.message,
-                    fix=o.fix,
+        outcomes[release.id] = run_checks(guidelines[release.guideline_version_id], context)
+
+    async with platform.db.transaction() as session:
+        # Only releases still in automated_review: another run may have finished some already.
+        current = (
+            await session.exec(
+                select(Release)
+                .where(col(Release.id).in_(list(outcomes)))
+                .where(Release.status == ReleaseStatus.AUTOMATED_REVIEW)
+                .with_for_update()
+            )
+        ).all()
+        ids = [r.id for r in current]
+        if ids:
+            # A re-run replaces, never adds to, the automated findings.
+            await session.exec(
+                delete(Finding).where(
+                    col(Finding.release_id).in_(ids), col(Finding.source) == FindingSource.AUTOMATED
                 )
             )
-        score, factors = await risk_of(session, release, scopes, outcomes)
-        state = await _state(session, release_id)
-        now = utcnow()
-        state.risk_score, state.risk_factors, state.automated_at = score, factors, now
-        details: dict[str, Any] = {
-            "findings": len(outcomes),
-            "blocking_failures": sorted({o.code for o in blocking}),
-            "risk_score": score,
-        }
-        if blocking:
-            transition(
-                session,
-                release,
-                "fail_automated_review",
-                actor=Actor.SYSTEM,
-                actor_id=None,
-                reason="automated review found blocking problems",
-                details=details,
+            await session.exec(
+                sa.insert(Finding),
+                params=[
+                    {
+                        "release_id": rid,
+                        "source": FindingSource.AUTOMATED,
+                        "code": o.code,
+                        "check_id": o.check_id,
+                        "result": o.result,
+                        "severity": o.severity,
+                        "pointer": o.pointer,
+                        "message": o.message,
+                        "fix": o.fix,
+                        "reviewer_id": None,
+                        "decision_id": None,
+                        "created_at": utcnow(),
+                    }
+                    for rid in ids
+                    for o in outcomes[rid]
+                ],
             )
-        else:
-            state.queued, state.queued_at = True, now
-            state.queue_key = now - RISK_WEIGHT * score
-            transition(
-                session,
-                release,
-                "pass_automated_review",
-                actor=Actor.SYSTEM,
-                actor_id=None,
-                details=details,
+            organisation_of = dict(
+                (
+                    await session.exec(
+                        select(Service.id, Service.organisation_id).where(
+                            col(Service.id).in_({r.service_id for r in current})
+                        )
+                    )
+                ).all()
             )
-        session.add(state)
-        return release.status.value
+            # Led by the organisations' services (indexed), not by every listed release.
+            has_listed = (
+                select(Release.id)
+                .where(Release.service_id == Service.id)
+                .where(col(Release.status).in_((*LISTED, ReleaseStatus.SUPERSEDED)))
+                .exists()
+            )
+            listed_organisations = set(
+                (
+                    await session.exec(
+                        select(Service.organisation_id)
+                        .where(col(Service.organisation_id).in_(set(organisation_of.values())))
+                        .where(has_listed)
+                        .distinct()
+                    )
+                ).all()
+            )
+            states = {
+                s.release_id: s
+                for s in (
+                    await session.exec(
+                        select(ReviewState).where(col(ReviewState.release_id).in_(ids))
+                    )
+                ).all()
+            }
+        for release in current:
+            found = outcomes[release.id]
+            blocking = [
+                o for o in found if o.result is FindingResult.FAIL and o.severity == "blocking"
+            ]
+            score, factors = risk_of(
+                release.manifest,
+                scopes,
+                found,
+                new_provider=organisation_of.get(release.service_id) not in listed_organisations,
+            )
+            state = states.get(release.id) or ReviewState(release_id=release.id)
+            now = utcnow()
+            state.risk_score, state.risk_factors, state.automated_at = score, factors, now
+            details: dict[str, Any] = {
+                "findings": len(found),
+                "blocking_failures": sorted({o.code for o in blocking}),
+                "risk_score": score,
+            }
+            if blocking:
+                transition(
+                    session,
+                    release,
+                    "fail_automated_review",
+                    actor=Actor.SYSTEM,
+                    actor_id=None,
+                    reason="automated review found blocking problems",
+                    details=details,
+                )
+            else:
+                state.queued, state.queued_at = True, now
+                state.queue_key = now - RISK_WEIGHT * score
+                transition(
+                    session,
+                    release,
+                    "pass_automated_review",
+                    actor=Actor.SYSTEM,
+                    actor_id=None,
+                    details=details,
+                )
+            session.add(state)
+        mine = await session.get(Release, release_id)
+        return mine.status.value if mine else "missing"

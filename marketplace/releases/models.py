@@ -34,6 +34,8 @@ class Release(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("service_id", "number"),
         sa.Index("ix_releases_status_changed", "status", "status_changed_at"),
+        # "What changed since" scans (the confusable-name index refresh).
+        sa.Index("ix_releases_changed_at", "status_changed_at"),
     )
 
     id: str = Field(primary_key=True, max_length=40)

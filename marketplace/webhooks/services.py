@@ -50,20 +50,51 @@ EVENTS: dict[str, str] = {
     "release:status:changed": "release.status_changed",
 }
 
-# How to find the organisation an event concerns, by subject type.
-OrganisationOf = Callable[[AsyncSession, AuditEvent], Awaitable[str | None]]
+# How to find the organisations a batch of events concern (event id → organisation id), by
+# subject type; one query per batch, not per event.
+OrganisationOf = Callable[[AsyncSession, list[AuditEvent]], Awaitable[dict[int, str]]]
 
 
-async def _organisation_of_release(session: AsyncSession, event: AuditEvent) -> str | None:
-    service_id = event.body.get("service_id")
-    if not service_id:
-        release = await session.get(Release, event.subject_id)
-        service_id = release.service_id if release else None
-    service = await session.get(Service, service_id) if service_id else None
-    return service.organisation_id if service else None
+async def _organisations_of_releases(
+    session: AsyncSession, events: list[AuditEvent]
+) -> dict[int, str]:
+    service_of: dict[int, str] = {}
+    missing = [e for e in events if not e.body.get("service_id")]
+    releases = (
+        dict(
+            (
+                await session.exec(
+                    select(Release.id, Release.service_id).where(
+                        col(Release.id).in_([e.subject_id for e in missing])
+                    )
+                )
+            ).all()
+        )
+        if missing
+        else {}
+    )
+    for event in events:
+        assert event.id is not None
+        service_id = event.body.get("service_id") or releases.get(event.subject_id)
+        if service_id:
+            service_of[event.id] = str(service_id)
+    organisations = dict(
+        (
+            await session.exec(
+                select(Service.id, Service.organisation_id).where(
+                    col(Service.id).in_(set(service_of.values()))
+                )
+            )
+        ).all()
+    )
+    return {
+        event_id: organisations[service_id]
+        for event_id, service_id in service_of.items()
+        if service_id in organisations
+    }
 
 
-ORGANISATION_RESOLVERS: dict[str, OrganisationOf] = {"release": _organisation_of_release}
+ORGANISATION_RESOLVERS: dict[str, OrganisationOf] = {"release": _organisations_of_releases}
 
 
 def _secret_context(organisation_id: str) -> str:
@@ -202,12 +233,25 @@ async def dispatch_events(session: AsyncSession) -> tuple[list[str], int]:
             break
         expected = event.id + 1
         processed.append(event)
-        name = EVENTS.get(event.tag)
-        resolver = ORGANISATION_RESOLVERS.get(event.subject_type)
-        if name is None or resolver is None:
-            continue
-        organisation_id = await resolver(session, event)
-        endpoint = await session.get(WebhookEndpoint, organisation_id) if organisation_id else None
+    relevant = [
+        e for e in processed if e.tag in EVENTS and e.subject_type in ORGANISATION_RESOLVERS
+    ]
+    endpoints = (
+        {e.organisation_id: e for e in (await session.exec(select(WebhookEndpoint))).all()}
+        if relevant
+        else {}
+    )
+    organisation_of: dict[int, str] = {}
+    if endpoints:
+        for subject_type, resolver in ORGANISATION_RESOLVERS.items():
+            batch = [e for e in relevant if e.subject_type == subject_type]
+            if batch:
+                organisation_of.update(await resolver(session, batch))
+    for event in relevant:
+        assert event.id is not None
+        name = EVENTS[event.tag]
+        organisation_id = organisation_of.get(event.id)
+        endpoint = endpoints.get(organisation_id) if organisation_id else None
         if endpoint is None or organisation_id is None:
             continue
         delivery_id = new_id("whd")

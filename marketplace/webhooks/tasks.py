@@ -84,8 +84,7 @@ def dispatch_hook(platform: Platform) -> Any:
     """After a commit that recorded webhook-worthy events, queue the dispatcher."""
 
     async def hook(events: list[AuditEvent]) -> None:
-        relevant = [e.id for e in events if e.tag in services.EVENTS and e.id is not None]
-        if relevant:
-            await platform.jobs.enqueue("dispatch_webhooks", job_id=f"dispatch:{max(relevant)}")
+        if any(e.tag in services.EVENTS for e in events):
+            await platform.jobs.enqueue("dispatch_webhooks", job_id="dispatch", coalesce=True)
 
     return hook

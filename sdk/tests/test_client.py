@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import govstore
-from govstore._routes import ROUTES
+from govstore._routes import HELPERS, ROUTES
 from govstore.resources import Resource
 
 from .support import BASE_URL, MockServer
@@ -126,6 +126,93 @@ SERVICE = {
     "releases": [RELEASE_SUMMARY],
 }
 SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}
+CHECK = {"id": "https-only", "title": "HTTPS only", "description": "Every URL uses https."}
+FINDING = {
+    "code": "ACC-1",
+    "source": "automated",
+    "check": "accessibility-statement",
+    "result": "pass",
+    "severity": "blocking",
+    "pointer": "",
+    "message": "Accessibility statement: passed",
+    "fix": "",
+    "created_at": CREATED,
+}
+DECISION = {
+    "id": "dec_1",
+    "release_id": "rel_1",
+    "outcome": "approve",
+    "reason_codes": [],
+    "kitemarks": ["privacy-assured"],
+    "scopes": ["income.verify"],
+    "note": None,
+    "needs_second_approval": False,
+    "second_outcome": None,
+    "decided_at": CREATED,
+    "completed_at": CREATED,
+}
+RELEASE_DETAIL = {
+    **RELEASE,
+    "status": "awaiting_review",
+    "findings": [FINDING],
+    "decision": None,
+    "queue": {"position": 1, "median_time_to_decision_seconds": None},
+}
+QUEUE_ITEM = {
+    "release_id": "rel_1",
+    "service_id": "svc_1",
+    "service_name": "Acme GP Online",
+    "service_slug": "acme-gp",
+    "organisation_id": "org_1",
+    "number": 1,
+    "risk_score": 3,
+    "risk_factors": ["new provider: nothing listed yet"],
+    "queued_at": CREATED,
+    "waiting_seconds": 60,
+}
+REVIEWER_RELEASE = {
+    **RELEASE_DETAIL,
+    "service_name": "Acme GP Online",
+    "organisation_id": "org_1",
+    "risk_score": 3,
+    "risk_factors": ["new provider: nothing listed yet"],
+    "claimed_by": None,
+    "lease_expires_at": None,
+    "decisions": [],
+}
+CLAIM = {
+    "release_id": "rel_1",
+    "status": "in_review",
+    "claimed_by": "acc_1",
+    "lease_expires_at": "2026-01-02T03:34:05Z",
+}
+PASS_ALL = [{"code": "PRIV-1", "result": "pass"}, {"code": "ACC-1", "result": "pass"}]
+WEBHOOK = {
+    "organisation_id": "org_1",
+    "url": "https://acme.test/hooks",
+    "events": ["release.status_changed"],
+    "created_at": CREATED,
+    "updated_at": CREATED,
+    "secret": None,
+}
+DELIVERY = {
+    "id": "whd_1",
+    "event": "release.status_changed",
+    "url": "https://acme.test/hooks",
+    "status": "delivered",
+    "attempts": 1,
+    "last_status_code": 204,
+    "last_error": None,
+    "next_attempt_at": None,
+    "created_at": CREATED,
+    "delivered_at": CREATED,
+    "payload": {
+        "id": "whd_1",
+        "event": "release.status_changed",
+        "created_at": CREATED,
+        "data": {"release_id": "rel_1", "from": "submitted", "to": "automated_review"},
+    },
+}
 
 
 def page(*items: dict[str, Any]) -> dict[str, Any]:
@@ -453,8 +540,16 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/services/svc_1/releases/rel_1",
         None,
-        RELEASE,
-        govstore.Release,
+        RELEASE_DETAIL,
+        govstore.ReleaseDetail,
+    ),
+    "releases.appeal": Case(
+        lambda c: c.releases.appeal("svc_1", "rel_1", "The purpose is stated in full."),
+        "POST",
+        "/v1/services/svc_1/releases/rel_1/appeal",
+        {"reason": "The purpose is stated in full."},
+        RELEASE_DETAIL,
+        govstore.ReleaseDetail,
     ),
     "releases.list": Case(
         lambda c: c.releases.list("svc_1"),
@@ -480,6 +575,171 @@ CASES: dict[str, Case] = {
         {"reason": "Wrong retention"},
         {**RELEASE, "status": "withdrawn"},
         govstore.Release,
+    ),
+    "checks.list": Case(
+        lambda c: c.checks.list(),
+        "GET",
+        "/v1/checks",
+        None,
+        page(CHECK),
+        govstore.Check,
+        paginated=True,
+    ),
+    "review.queue": Case(
+        lambda c: c.review.queue(limit=10),
+        "GET",
+        "/v1/review/queue",
+        None,
+        page(QUEUE_ITEM),
+        govstore.QueueItem,
+        paginated=True,
+        params={"limit": "10"},
+    ),
+    "review.get": Case(
+        lambda c: c.review.get("rel_1"),
+        "GET",
+        "/v1/review/releases/rel_1",
+        None,
+        REVIEWER_RELEASE,
+        govstore.ReviewerRelease,
+    ),
+    "review.claim": Case(
+        lambda c: c.review.claim("rel_1"),
+        "POST",
+        "/v1/review/releases/rel_1/claim",
+        None,
+        CLAIM,
+        govstore.Claim,
+    ),
+    "review.release_claim": Case(
+        lambda c: c.review.release_claim("rel_1"),
+        "DELETE",
+        "/v1/review/releases/rel_1/claim",
+        None,
+        None,
+        None,
+        status=204,
+    ),
+    "review.decide": Case(
+        lambda c: c.review.decide(
+            "rel_1",
+            govstore.DecisionOutcome.APPROVE,
+            [
+                govstore.FindingInput(code="PRIV-1", result=govstore.FindingResult.PASS),
+                {"code": "ACC-1", "result": "pass"},
+            ],
+            kitemarks=["privacy-assured"],
+            scopes=("income.verify",),
+            note="Clear and minimal.",
+        ),
+        "POST",
+        "/v1/review/releases/rel_1/decision",
+        {
+            "outcome": "approve",
+            "findings": PASS_ALL,
+            "kitemarks": ["privacy-assured"],
+            "scopes": ["income.verify"],
+            "note": "Clear and minimal.",
+        },
+        DECISION,
+        govstore.Decision,
+    ),
+    "review.decide with defaults": Case(
+        lambda c: c.review.decide(
+            "rel_1",
+            "reject",
+            [
+                govstore.FindingInput(code="PRIV-1", result="fail", note="Purpose too vague"),
+                {"code": "ACC-1", "result": "pass"},
+            ],
+        ),
+        "POST",
+        "/v1/review/releases/rel_1/decision",
+        {
+            "outcome": "reject",
+            "findings": [
+                {"code": "PRIV-1", "result": "fail", "note": "Purpose too vague"},
+                {"code": "ACC-1", "result": "pass"},
+            ],
+            "kitemarks": [],
+            "scopes": [],
+        },
+        {**DECISION, "outcome": "reject", "reason_codes": ["PRIV-1"], "kitemarks": []},
+        govstore.Decision,
+    ),
+    "review.second_approval": Case(
+        lambda c: c.review.second_approval("rel_1"),
+        "POST",
+        "/v1/review/releases/rel_1/second-approval",
+        {"outcome": "approve"},
+        {**DECISION, "needs_second_approval": True, "second_outcome": "approve"},
+        govstore.Decision,
+    ),
+    "review.second_approval overturned": Case(
+        lambda c: c.review.second_approval(
+            "rel_1", govstore.DecisionOutcome.REQUEST_CHANGES, note="Retention too long"
+        ),
+        "POST",
+        "/v1/review/releases/rel_1/second-approval",
+        {"outcome": "request_changes", "note": "Retention too long"},
+        {**DECISION, "needs_second_approval": True, "second_outcome": "request_changes"},
+        govstore.Decision,
+    ),
+    "organisations.webhook.set": Case(
+        lambda c: c.organisations.webhook.set("org_1", "https://acme.test/hooks"),
+        "PUT",
+        "/v1/organisations/org_1/webhook",
+        {"url": "https://acme.test/hooks"},
+        {**WEBHOOK, "secret": "whsec_generated"},
+        govstore.Webhook,
+    ),
+    "organisations.webhook.set with a secret": Case(
+        lambda c: c.organisations.webhook.set(
+            "org_1", "https://acme.test/hooks", secret="a-secret-of-twenty-four-chars"
+        ),
+        "PUT",
+        "/v1/organisations/org_1/webhook",
+        {"url": "https://acme.test/hooks", "secret": "a-secret-of-twenty-four-chars"},
+        WEBHOOK,
+        govstore.Webhook,
+    ),
+    "organisations.webhook.get": Case(
+        lambda c: c.organisations.webhook.get("org_1"),
+        "GET",
+        "/v1/organisations/org_1/webhook",
+        None,
+        WEBHOOK,
+        govstore.Webhook,
+    ),
+    "organisations.webhook.delete": Case(
+        lambda c: c.organisations.webhook.delete("org_1"),
+        "DELETE",
+        "/v1/organisations/org_1/webhook",
+        None,
+        None,
+        None,
+        status=204,
+    ),
+    "organisations.webhook.deliveries": Case(
+        lambda c: c.organisations.webhook.deliveries("org_1"),
+        "GET",
+        "/v1/organisations/org_1/webhook/deliveries",
+        None,
+        page(DELIVERY),
+        govstore.WebhookDelivery,
+        paginated=True,
+    ),
+    "organisations.webhook.deliveries by status": Case(
+        lambda c: c.organisations.webhook.deliveries(
+            "org_1", status=govstore.DeliveryStatus.FAILED, limit=5
+        ),
+        "GET",
+        "/v1/organisations/org_1/webhook/deliveries",
+        None,
+        page({**DELIVERY, "status": "failed", "delivered_at": None}),
+        govstore.WebhookDelivery,
+        paginated=True,
+        params={"status": "failed", "limit": "5"},
     ),
 }
 
@@ -548,7 +808,8 @@ def test_every_resource_method_is_covered() -> None:
     with govstore.Client() as client:
         methods = {f"{path}.{name}" for path, _, name, _ in resource_methods(client)}
     covered = {name.split(" ")[0] for name in CASES}
-    assert methods == covered
+    # Helpers (`releases.wait`) call covered methods; tests of their own are in test_wait.py.
+    assert methods - HELPERS == covered
 
 
 def test_ids_are_escaped_in_paths() -> None:
@@ -617,7 +878,7 @@ def test_sync_and_async_clients_expose_the_same_methods() -> None:
     async_methods = resource_methods(govstore.AsyncClient())
 
     assert [(p, n) for p, _, n, _ in sync_methods] == [(p, n) for p, _, n, _ in async_methods]
-    assert len(sync_methods) == len(ROUTES)
+    assert len(sync_methods) == len(ROUTES) + len(HELPERS)
     for (path, _, name, sync_method), (_, _, _, async_method) in zip(
         sync_methods, async_methods, strict=True
     ):
@@ -649,7 +910,9 @@ def test_every_route_names_a_method_and_every_method_has_a_route() -> None:
     with govstore.Client() as client:
         methods = {f"{path}.{name}" for path, _, name, _ in resource_methods(client)}
 
-    assert sorted(ROUTES.values()) == sorted(methods)
+    assert sorted(ROUTES.values()) == sorted(methods - HELPERS)
+    assert methods >= HELPERS
+    assert not HELPERS & set(ROUTES.values())
 
 
 @pytest.mark.parametrize("name", CASES)

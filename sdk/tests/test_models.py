@@ -2,6 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pydantic
+import pytest
+
 import govstore
 
 RELEASE = {
@@ -83,3 +86,51 @@ def test_token_scopes_are_the_servers() -> None:
         "review:write",
         "admin:write",
     ]
+
+
+def test_a_release_detail_is_a_release_with_its_review() -> None:
+    detail = govstore.ReleaseDetail.model_validate(
+        {
+            **RELEASE,
+            "findings": [
+                {
+                    "code": "ACC-1",
+                    "source": "automated",
+                    "check": "accessibility-statement",
+                    "result": "fail",
+                    "severity": "blocking",
+                    "pointer": "/accessibility_statement_url",
+                    "message": "no statement",
+                    "fix": "publish one",
+                    "created_at": "2026-01-02T03:04:05Z",
+                }
+            ],
+            "decision": None,
+            "queue": {"position": 2, "median_time_to_decision_seconds": 3600.5},
+        }
+    )
+
+    assert isinstance(detail, govstore.Release)
+    assert detail.findings[0].result == govstore.FindingResult.FAIL
+    assert detail.queue is not None and detail.queue.position == 2
+    assert govstore.ReleaseDetail.model_validate(RELEASE).findings == []
+
+
+def test_a_finding_input_takes_enum_or_text_and_refuses_unknown_fields() -> None:
+    finding = govstore.FindingInput(code="PRIV-1", result="not_applicable")
+
+    assert finding.result is govstore.FindingResult.NOT_APPLICABLE
+    assert finding.model_dump(mode="json", exclude_none=True) == {
+        "code": "PRIV-1",
+        "result": "not_applicable",
+    }
+    with pytest.raises(pydantic.ValidationError):
+        govstore.FindingInput.model_validate({"code": "PRIV-1", "result": "pass", "resutl": "x"})
+    with pytest.raises(pydantic.ValidationError):
+        govstore.FindingInput(code="PRIV-1", result="maybe")
+
+
+def test_review_enums_are_the_servers() -> None:
+    assert [o.value for o in govstore.DecisionOutcome] == ["approve", "reject", "request_changes"]
+    assert [r.value for r in govstore.FindingResult] == ["pass", "fail", "not_applicable"]
+    assert [s.value for s in govstore.DeliveryStatus] == ["pending", "delivered", "failed"]

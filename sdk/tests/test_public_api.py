@@ -7,9 +7,9 @@ import types
 from pathlib import Path
 
 import govstore
-from govstore import _client, _exceptions, _models, _pagination
+from govstore import _client, _exceptions, _models, _pagination, _webhooks
 
-PRIVATE_MODULES = [_client, _exceptions, _models, _pagination]
+PRIVATE_MODULES = [_client, _exceptions, _models, _pagination, _webhooks]
 
 
 def test_all_matches_the_public_names() -> None:

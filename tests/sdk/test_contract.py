@@ -14,6 +14,7 @@ to the app on the test's event loop: still in-process, no server.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -23,7 +24,7 @@ import pytest
 from govstore import _base_client
 from pydantic import BaseModel
 from starlette.applications import Starlette
-from testkit import PASSWORD, Actor, manifest_fixture
+from testkit import GUIDELINES, PASSWORD, Actor, manifest_fixture, settle
 
 BASE_URL = "http://127.0.0.1:8000"
 
@@ -243,6 +244,7 @@ async def test_services_create_get_list(
 
 
 async def test_releases_submit_get_list_and_withdraw(
+    app: Starlette,
     as_provider: govstore.AsyncClient,
     provider: Actor,
     published: dict[str, Any],
@@ -251,6 +253,8 @@ async def test_releases_submit_get_list_and_withdraw(
     manifest = manifest_fixture("acme-gp-online")
 
     submitted = await as_provider.releases.submit(service["id"], manifest)
+    # Automated review runs in the background; let it finish before reading the release.
+    await settle(app)
     fetched = await as_provider.releases.get(service["id"], submitted.id)
     listed = await collect(as_provider.releases.list(service["id"]))
     with_releases = await as_provider.services.get(service["id"])
@@ -258,6 +262,7 @@ async def test_releases_submit_get_list_and_withdraw(
     for result in (submitted, fetched):
         assert_fully_modelled(result)
         assert isinstance(result, govstore.Release)
+    assert isinstance(fetched, govstore.ReleaseDetail)
     assert submitted.service_id == service["id"]
     assert submitted.number == 1
     assert submitted.status == govstore.ReleaseStatus.SUBMITTED
@@ -273,6 +278,15 @@ async def test_releases_submit_get_list_and_withdraw(
         provider.id,
     )
     assert fetched.id == submitted.id and fetched.number == 1
+    assert fetched.manifest == manifest and fetched.history[0] == first
+    assert fetched.status == govstore.ReleaseStatus.AWAITING_REVIEW
+    assert [(h.action, h.status) for h in fetched.history[1:]] == [
+        ("start_automated_review", "automated_review"),
+        ("pass_automated_review", "awaiting_review"),
+    ]
+    assert fetched.findings and {f.source for f in fetched.findings} == {"automated"}
+    assert fetched.decision is None
+    assert fetched.queue is not None and fetched.queue.position == 1
     assert [(r.id, r.number) for r in listed] == [(submitted.id, 1)]
     assert isinstance(listed[0], govstore.ReleaseSummary)
     assert [r.id for r in with_releases.releases] == [submitted.id]
@@ -321,6 +335,576 @@ async def test_a_new_release_names_what_changed(
     assert second.changed_fields == ["/summary"]
     listed = await collect(as_provider.releases.list(service["id"]))
     assert [r.number for r in listed] == [2, 1]
+
+
+# Waiting for review to move a release on
+
+
+@contextlib.asynccontextmanager
+async def settling(app: Starlette) -> AsyncIterator[None]:
+    """Keep running background jobs while the block runs (needed when they go to a worker)."""
+    done = asyncio.Event()
+
+    async def keep_settling() -> None:
+        while not done.is_set():
+            await settle(app)
+            await asyncio.sleep(0.01)
+
+    task = asyncio.create_task(keep_settling())
+    try:
+        yield
+    finally:
+        done.set()
+        await task
+
+
+async def test_wait_follows_automated_review(
+    app: Starlette,
+    as_provider: govstore.AsyncClient,
+    published: dict[str, Any],
+    service: dict[str, Any],
+) -> None:
+    submitted = await as_provider.releases.submit(service["id"], manifest_fixture("acme-gp-online"))
+
+    async with settling(app):
+        waited = await as_provider.releases.wait(
+            service["id"], submitted.id, timeout=30, poll_interval=0.01
+        )
+
+    assert_fully_modelled(waited)
+    assert isinstance(waited, govstore.ReleaseDetail)
+    assert waited.status == govstore.ReleaseStatus.AWAITING_REVIEW
+    assert waited.queue is not None and waited.queue.position == 1
+    with pytest.raises(govstore.WaitTimeoutError) as raised:
+        await as_provider.releases.wait(
+            service["id"], submitted.id, until={"approved"}, timeout=0.05, poll_interval=0.01
+        )
+    assert isinstance(raised.value, TimeoutError)
+    assert raised.value.release.status == "awaiting_review"
+    with pytest.raises(govstore.NotFoundError):
+        await as_provider.releases.wait(service["id"], "rel_unknown", timeout=1)
+
+
+async def test_a_blocking_automated_failure_requests_changes_with_pointers(
+    app: Starlette,
+    as_provider: govstore.AsyncClient,
+    published: dict[str, Any],
+    service: dict[str, Any],
+) -> None:
+    manifest = manifest_fixture("acme-gp-online")
+    manifest["clinical_safety"] = {**manifest["clinical_safety"], "officer": "TBC"}
+    submitted = await as_provider.releases.submit(service["id"], manifest)
+
+    async with settling(app):
+        release = await as_provider.releases.wait(
+            service["id"], submitted.id, timeout=30, poll_interval=0.01
+        )
+
+    assert_fully_modelled(release)
+    assert release.status == govstore.ReleaseStatus.CHANGES_REQUESTED
+    assert release.queue is None and release.decision is None
+    (failed,) = [f for f in release.findings if f.result == govstore.FindingResult.FAIL]
+    assert (failed.code, failed.source, failed.check, failed.severity) == (
+        "CLIN-1",
+        "automated",
+        "clinical-safety",
+        "blocking",
+    )
+    assert failed.pointer == "/clinical_safety/officer"
+    assert failed.message and failed.fix
+    assert release.history[-1].reason == "automated review found blocking problems"
+
+
+# Review: checks, the queue, claims, decisions, second approval, appeals
+
+BLOCKING = [g["code"] for g in GUIDELINES if g["severity"] == "blocking"]
+
+
+def passing(*failed: str) -> list[govstore.FindingInput]:
+    """A finding for every blocking guideline: `failed` ones fail, the rest pass."""
+    return [
+        govstore.FindingInput(
+            code=code,
+            result=govstore.FindingResult.FAIL if code in failed else govstore.FindingResult.PASS,
+            note=f"{code} is not met" if code in failed else None,
+        )
+        for code in BLOCKING
+    ]
+
+
+@pytest.fixture
+async def as_reviewer(make_sdk: MakeSDK, reviewer: Actor) -> govstore.AsyncClient:
+    return make_sdk(reviewer.token)
+
+
+@pytest.fixture
+async def as_second_reviewer(make_sdk: MakeSDK, second_reviewer: Actor) -> govstore.AsyncClient:
+    return make_sdk(second_reviewer.token)
+
+
+@pytest.fixture
+def awaiting_review(
+    app: Starlette,
+    as_provider: govstore.AsyncClient,
+    organisation: dict[str, Any],
+    published: dict[str, Any],
+) -> Callable[..., Any]:
+    """Submit a fixture manifest as a new service and run automated review: awaiting_review."""
+    counter = iter(range(1, 1000))
+
+    async def make(fixture: str = "warm-home-grant-checker") -> govstore.ReleaseDetail:
+        manifest = manifest_fixture(fixture)
+        service = await as_provider.services.create(
+            organisation["id"], f"{fixture}-{next(counter)}", manifest["name"]
+        )
+        submitted = await as_provider.releases.submit(service.id, manifest)
+        await settle(app)
+        release = await as_provider.releases.get(service.id, submitted.id)
+        assert release.status == govstore.ReleaseStatus.AWAITING_REVIEW, release.findings
+        return release
+
+    return make
+
+
+async def test_checks_are_listed(make_sdk: MakeSDK) -> None:
+    checks = await collect(make_sdk().checks.list())
+
+    assert all(isinstance(c, govstore.Check) for c in checks)
+    ids = [c.id for c in checks]
+    assert ids == sorted(ids)
+    assert {g["check"] for g in GUIDELINES} <= set(ids)
+    assert all(c.title and c.description for c in checks)
+
+
+async def test_a_reviewer_claims_and_approves_a_low_sensitivity_release(
+    as_provider: govstore.AsyncClient,
+    as_reviewer: govstore.AsyncClient,
+    as_second_reviewer: govstore.AsyncClient,
+    reviewer: Actor,
+    awaiting_review: Any,
+) -> None:
+    release = await awaiting_review("warm-home-grant-checker")
+
+    queue = await collect(as_reviewer.review.queue())
+    view = await as_reviewer.review.get(release.id)
+    claim = await as_reviewer.review.claim(release.id)
+
+    assert [(q.release_id, q.service_id, q.number) for q in queue] == [
+        (release.id, release.service_id, 1)
+    ]
+    assert isinstance(queue[0], govstore.QueueItem)
+    assert queue[0].risk_score >= 0 and queue[0].waiting_seconds >= 0
+    assert queue[0].queued_at is not None
+    assert_fully_modelled(view)
+    assert isinstance(view, govstore.ReviewerRelease)
+    assert (view.id, view.manifest, view.claimed_by, view.decisions) == (
+        release.id,
+        release.manifest,
+        None,
+        [],
+    )
+    assert view.findings == release.findings
+    assert view.risk_score == queue[0].risk_score and view.risk_factors == queue[0].risk_factors
+    assert_fully_modelled(claim)
+    assert isinstance(claim, govstore.Claim)
+    assert (claim.release_id, claim.status, claim.claimed_by) == (
+        release.id,
+        govstore.ReleaseStatus.IN_REVIEW,
+        reviewer.id,
+    )
+
+    with pytest.raises(govstore.ConflictError) as raised:
+        await as_second_reviewer.review.claim(release.id)
+    assert "another reviewer" in (raised.value.detail or "")
+    assert await collect(as_reviewer.review.queue()) == []
+    renewed = await as_reviewer.review.claim(release.id)
+    assert renewed.lease_expires_at >= claim.lease_expires_at
+
+    assert await as_reviewer.review.release_claim(release.id) is None
+    assert [q.release_id for q in await collect(as_reviewer.review.queue())] == [release.id]
+    with pytest.raises(govstore.ConflictError):
+        await as_reviewer.review.release_claim(release.id)
+
+    await as_reviewer.review.claim(release.id)
+    applied = [k["scheme"] for k in release.manifest["kitemarks"]]
+    findings: list[Any] = passing()
+    findings[0] = findings[0].model_dump(mode="json", exclude_none=True)  # a dict works too
+    decision = await as_reviewer.review.decide(
+        release.id,
+        govstore.DecisionOutcome.APPROVE,
+        findings,
+        kitemarks=applied[:1],
+        scopes=["income.verify"],
+        note="Clear and minimal.",
+    )
+
+    assert_fully_modelled(decision)
+    assert isinstance(decision, govstore.Decision)
+    assert (decision.release_id, decision.outcome, decision.reason_codes) == (
+        release.id,
+        govstore.DecisionOutcome.APPROVE,
+        [],
+    )
+    assert (decision.kitemarks, decision.scopes, decision.note) == (
+        applied[:1],
+        ["income.verify"],
+        "Clear and minimal.",
+    )
+    assert decision.needs_second_approval is False and decision.second_outcome is None
+    assert decision.completed_at is not None and decision.completed_at >= decision.decided_at
+
+    seen = await as_provider.releases.get(release.service_id, release.id)
+    assert_fully_modelled(seen)
+    assert seen.status == govstore.ReleaseStatus.APPROVED
+    assert seen.decision == decision and seen.queue is None
+    by_reviewer = {f.code: f for f in seen.findings if f.source == "reviewer"}
+    assert sorted(by_reviewer) == sorted(BLOCKING)
+    assert all(f.result == "pass" for f in by_reviewer.values())
+    assert (await as_reviewer.review.get(release.id)).decisions == [decision]
+
+
+async def test_a_high_sensitivity_scope_needs_a_second_reviewer(
+    as_provider: govstore.AsyncClient,
+    as_reviewer: govstore.AsyncClient,
+    as_second_reviewer: govstore.AsyncClient,
+    awaiting_review: Any,
+) -> None:
+    release = await awaiting_review("acme-gp-online")
+    await as_reviewer.review.claim(release.id)
+
+    first = await as_reviewer.review.decide(
+        release.id,
+        "approve",
+        passing(),
+        kitemarks=["privacy-assured"],
+        scopes=["health.summary.read"],
+    )
+    waiting = await as_provider.releases.get(release.service_id, release.id)
+
+    assert first.needs_second_approval is True
+    assert first.completed_at is None and first.second_outcome is None
+    assert waiting.status == govstore.ReleaseStatus.AWAITING_SECOND_APPROVAL
+    assert waiting.decision == first
+    assert waiting.queue is not None and waiting.queue.position is None
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_reviewer.review.second_approval(release.id)
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_provider.review.second_approval(release.id)
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_second_reviewer.review.second_approval(release.id, "request_changes")
+    assert [e.pointer for e in raised.value.errors] == ["/note"]
+
+    second = await as_second_reviewer.review.second_approval(release.id, note="Agreed.")
+
+    assert_fully_modelled(second)
+    assert second.id == first.id
+    assert second.second_outcome == govstore.DecisionOutcome.APPROVE
+    assert second.completed_at is not None
+    approved = await as_provider.releases.wait(
+        release.service_id, release.id, until=govstore.ReleaseStatus.APPROVED, timeout=0
+    )
+    assert approved.decision == second
+    assert approved.history[-1].action == "second_approve"
+    with pytest.raises(govstore.ConflictError):
+        await as_second_reviewer.review.second_approval(release.id)
+
+
+async def test_a_rejection_is_appealed_to_another_reviewer(
+    make_sdk: MakeSDK,
+    as_provider: govstore.AsyncClient,
+    as_reviewer: govstore.AsyncClient,
+    as_second_reviewer: govstore.AsyncClient,
+    awaiting_review: Any,
+    sign_up: Any,
+) -> None:
+    release = await awaiting_review("warm-home-grant-checker")
+    await as_reviewer.review.claim(release.id)
+    rejection = await as_reviewer.review.decide(
+        release.id, "reject", passing("PRIV-1"), note="Purpose too vague."
+    )
+
+    rejected = await as_provider.releases.get(release.service_id, release.id)
+    assert rejection.reason_codes == ["PRIV-1"] and rejection.completed_at is not None
+    assert rejected.status == govstore.ReleaseStatus.REJECTED
+    assert rejected.decision == rejection
+    (failed,) = [f for f in rejected.findings if f.source == "reviewer" and f.result == "fail"]
+    assert (failed.code, failed.message) == ("PRIV-1", "PRIV-1 is not met")
+
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.releases.appeal(release.service_id, release.id, "short")
+    assert [e.pointer for e in raised.value.errors] == ["/reason"]
+    stranger = make_sdk((await sign_up("provider", name="stranger")).token)
+    with pytest.raises(govstore.NotFoundError):
+        await stranger.releases.appeal(release.service_id, release.id, "Not my release at all.")
+
+    appealed = await as_provider.releases.appeal(
+        release.service_id, release.id, "The purpose is stated in full."
+    )
+
+    assert_fully_modelled(appealed)
+    assert isinstance(appealed, govstore.ReleaseDetail)
+    assert appealed.status == govstore.ReleaseStatus.AWAITING_REVIEW
+    assert appealed.queue is not None and appealed.queue.position == 1
+    assert appealed.decision == rejection  # the latest decision until another is made
+    assert (appealed.history[-1].action, appealed.history[-1].reason) == (
+        "appeal",
+        "The purpose is stated in full.",
+    )
+    # The reviewer who rejected it never gets it back.
+    assert await collect(as_reviewer.review.queue()) == []
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_reviewer.review.claim(release.id)
+    await as_second_reviewer.review.claim(release.id)
+    await as_second_reviewer.review.decide(release.id, "reject", passing("PRIV-1"))
+    with pytest.raises(govstore.ConflictError):
+        await as_provider.releases.appeal(release.service_id, release.id, "Please look again.")
+    reviewed_twice = await as_second_reviewer.review.get(release.id)
+    assert [d.outcome for d in reviewed_twice.decisions] == ["reject", "reject"]
+
+
+async def test_requesting_changes_sends_the_release_back(
+    as_provider: govstore.AsyncClient, as_reviewer: govstore.AsyncClient, awaiting_review: Any
+) -> None:
+    release = await awaiting_review("warm-home-grant-checker")
+    await as_reviewer.review.claim(release.id)
+
+    decision = await as_reviewer.review.decide(
+        release.id,
+        govstore.DecisionOutcome.REQUEST_CHANGES,
+        passing("ACC-1"),
+        note="The accessibility statement is out of date.",
+    )
+
+    seen = await as_provider.releases.get(release.service_id, release.id)
+    assert decision.outcome == "request_changes" and decision.reason_codes == ["ACC-1"]
+    assert seen.status == govstore.ReleaseStatus.CHANGES_REQUESTED
+    assert seen.history[-1].reason == "The accessibility statement is out of date."
+    with pytest.raises(govstore.ConflictError):
+        await as_provider.releases.appeal(release.service_id, release.id, "Only rejections.")
+
+
+async def test_invalid_decisions_raise_with_pointers(
+    as_reviewer: govstore.AsyncClient, awaiting_review: Any
+) -> None:
+    release = await awaiting_review("warm-home-grant-checker")
+
+    with pytest.raises(govstore.ConflictError) as not_claimed:
+        await as_reviewer.review.decide(release.id, "approve", passing())
+    assert not_claimed.value.problem["current_status"] == "awaiting_review"
+
+    await as_reviewer.review.claim(release.id)
+
+    async def pointers(*args: Any, **kwargs: Any) -> list[str]:
+        with pytest.raises(govstore.UnprocessableEntityError) as raised:
+            await as_reviewer.review.decide(release.id, *args, **kwargs)
+        return sorted(e.pointer for e in raised.value.errors)
+
+    assert await pointers("approve", passing()[:1]) == ["/findings"]
+    assert await pointers("approve", passing("ACC-1")) == ["/outcome"]
+    assert await pointers(
+        "approve", passing(), kitemarks=["clinically-safe"], scopes=["health.summary.read"]
+    ) == ["/kitemarks/0", "/scopes/0"]
+    assert await pointers("approve", [*passing(), {"code": "NOPE-1", "result": "pass"}]) == [
+        "/findings/3/code"
+    ]
+    assert await pointers("reject", passing()) == ["/findings"]
+    assert await pointers("approve", [{"code": "PRIV-1", "result": "maybe"}]) == [
+        "/findings/0/result"
+    ]
+    assert await pointers("approve", [{"code": "PRIV-1", "result": "pass", "extra": 1}]) == [
+        "/findings/0/extra"
+    ]
+    assert await pointers("perhaps", passing()) == ["/outcome"]
+
+
+async def test_review_is_for_reviewers(
+    make_sdk: MakeSDK,
+    as_provider: govstore.AsyncClient,
+    as_reviewer: govstore.AsyncClient,
+    citizen: Actor,
+    awaiting_review: Any,
+) -> None:
+    release = await awaiting_review("warm-home-grant-checker")
+    as_citizen = make_sdk(citizen.token)
+
+    for outsider in (as_provider, as_citizen):
+        with pytest.raises(govstore.PermissionDeniedError):
+            await collect(outsider.review.queue())
+        with pytest.raises(govstore.PermissionDeniedError):
+            await outsider.review.get(release.id)
+        with pytest.raises(govstore.PermissionDeniedError):
+            await outsider.review.claim(release.id)
+    with pytest.raises(govstore.NotFoundError):
+        await as_reviewer.review.get("rel_unknown")
+
+
+async def test_a_reviewer_never_reviews_their_own_organisations_release(
+    make_sdk: MakeSDK,
+    as_provider: govstore.AsyncClient,
+    organisation: dict[str, Any],
+    sign_up: Any,
+    awaiting_review: Any,
+) -> None:
+    insider = await sign_up("provider", roles=("reviewer",), name="insider")
+    await as_provider.organisations.add_member(organisation["id"], insider.email, "developer")
+    release = await awaiting_review("warm-home-grant-checker")
+    as_insider = make_sdk(insider.token)
+
+    assert await collect(as_insider.review.queue()) == []
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_insider.review.get(release.id)
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_insider.review.claim(release.id)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="server bug: withdrawing a queued release leaves ReviewState.queued set, and "
+    "review.services.queue_position counts it, so releases behind it keep a stale position",
+)
+async def test_a_withdrawn_release_leaves_the_queue(
+    as_provider: govstore.AsyncClient, as_reviewer: govstore.AsyncClient, awaiting_review: Any
+) -> None:
+    first = await awaiting_review("warm-home-grant-checker")
+    second = await awaiting_review("warm-home-grant-checker")
+    assert second.queue is not None and second.queue.position == 2
+
+    await as_provider.releases.withdraw(first.service_id, first.id)
+
+    assert [q.release_id for q in await collect(as_reviewer.review.queue())] == [second.id]
+    now = await as_provider.releases.get(second.service_id, second.id)
+    assert now.queue is not None and now.queue.position == 1
+
+
+# Webhooks
+
+WEBHOOK_SECRET = "a-shared-secret-for-signing-webhooks"
+
+
+async def test_webhook_set_get_and_delete(
+    as_provider: govstore.AsyncClient, organisation: dict[str, Any]
+) -> None:
+    org_id = organisation["id"]
+    with pytest.raises(govstore.NotFoundError):
+        await as_provider.organisations.webhook.get(org_id)
+
+    created = await as_provider.organisations.webhook.set(org_id, "https://acme.example/hooks")
+    shown = await as_provider.organisations.webhook.get(org_id)
+    replaced = await as_provider.organisations.webhook.set(
+        org_id, "https://acme.example/hooks2", secret=WEBHOOK_SECRET
+    )
+
+    for result in (created, shown, replaced):
+        assert_fully_modelled(result)
+        assert isinstance(result, govstore.Webhook)
+    assert created.secret is not None and created.secret.startswith("whsec_")
+    assert (created.organisation_id, created.url) == (org_id, "https://acme.example/hooks")
+    assert created.events == ["release.status_changed"]
+    assert shown.secret is None and shown.url == created.url
+    assert replaced.secret is None and replaced.url == "https://acme.example/hooks2"
+    assert replaced.created_at == created.created_at
+    assert replaced.updated_at >= created.updated_at
+    assert await collect(as_provider.organisations.webhook.deliveries(org_id)) == []
+
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.organisations.webhook.set(org_id, "ftp://acme.example/hooks")
+    assert [e.pointer for e in raised.value.errors] == ["/url"]
+    with pytest.raises(govstore.UnprocessableEntityError) as raised:
+        await as_provider.organisations.webhook.set(org_id, "https://acme.example/h", "short")
+    assert [e.pointer for e in raised.value.errors] == ["/secret"]
+    with pytest.raises(govstore.BadRequestError) as bad_status:
+        await collect(as_provider.organisations.webhook.deliveries(org_id, status="lost"))
+    assert [e.parameter for e in bad_status.value.errors] == ["status"]
+
+    assert await as_provider.organisations.webhook.delete(org_id) is None
+    with pytest.raises(govstore.NotFoundError):
+        await as_provider.organisations.webhook.get(org_id)
+    with pytest.raises(govstore.NotFoundError):
+        await as_provider.organisations.webhook.delete(org_id)
+
+
+async def test_webhooks_are_for_members_and_changed_by_owners(
+    make_sdk: MakeSDK, as_provider: govstore.AsyncClient, organisation: dict[str, Any], sign_up: Any
+) -> None:
+    org_id = organisation["id"]
+    await as_provider.organisations.webhook.set(org_id, "https://acme.example/hooks")
+    developer = await sign_up("provider", name="developer")
+    await as_provider.organisations.add_member(org_id, developer.email, "developer")
+    as_developer = make_sdk(developer.token)
+    stranger = make_sdk((await sign_up("provider", name="stranger")).token)
+
+    assert (await as_developer.organisations.webhook.get(org_id)).secret is None
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_developer.organisations.webhook.set(org_id, "https://evil.example/hooks")
+    with pytest.raises(govstore.PermissionDeniedError):
+        await as_developer.organisations.webhook.delete(org_id)
+    with pytest.raises(govstore.NotFoundError):
+        await stranger.organisations.webhook.get(org_id)
+    with pytest.raises(govstore.NotFoundError):
+        await collect(stranger.organisations.webhook.deliveries(org_id))
+
+
+async def test_signed_deliveries_verify_offline_with_the_sdk(
+    app: Starlette,
+    as_provider: govstore.AsyncClient,
+    organisation: dict[str, Any],
+    published: dict[str, Any],
+    service: dict[str, Any],
+    receiver: Any,
+) -> None:
+    org_id = organisation["id"]
+    await as_provider.organisations.webhook.set(org_id, receiver.url, secret=WEBHOOK_SECRET)
+
+    release = await as_provider.releases.submit(service["id"], manifest_fixture("acme-gp-online"))
+    await settle(app)
+
+    events = []
+    for headers, body in receiver.received:
+        event = govstore.verify_webhook(headers, body, WEBHOOK_SECRET)
+        assert_fully_modelled(event)
+        assert isinstance(event, govstore.WebhookEvent)
+        with pytest.raises(govstore.WebhookVerificationError):
+            govstore.verify_webhook(headers, body, "another-secret-of-enough-length")
+        with pytest.raises(govstore.WebhookVerificationError):
+            govstore.verify_webhook(
+                headers, body.replace(b'"to":"', b'"to":"approved-'), WEBHOOK_SECRET
+            )
+        events.append(event)
+    assert {e.event for e in events} == {"release.status_changed"}
+    assert {e.data["release_id"] for e in events} == {release.id}
+    assert {e.data["service_id"] for e in events} == {service["id"]}
+    assert sorted((e.data["from"] or "", e.data["to"]) for e in events) == [
+        ("", "submitted"),
+        ("automated_review", "awaiting_review"),
+        ("submitted", "automated_review"),
+    ]
+
+    log = await collect(as_provider.organisations.webhook.deliveries(org_id))
+    delivered = await collect(
+        as_provider.organisations.webhook.deliveries(org_id, status="delivered")
+    )
+    failed = await collect(
+        as_provider.organisations.webhook.deliveries(org_id, status=govstore.DeliveryStatus.FAILED)
+    )
+
+    assert all(isinstance(d, govstore.WebhookDelivery) for d in log)
+    assert (
+        sorted(d.id for d in log) == sorted(d.id for d in delivered) == sorted(e.id for e in events)
+    )
+    assert failed == []
+    assert all(
+        (d.status, d.attempts, d.last_status_code, d.last_error, d.url)
+        == ("delivered", 1, 204, None, receiver.url)
+        for d in log
+    )
+    assert all(d.delivered_at is not None and d.next_attempt_at is None for d in log)
+    # The log's payload is the body the receiver verified.
+    by_id = {e.id: e for e in events}
+    for delivery in log:
+        payload = govstore.WebhookEvent.model_validate(delivery.payload)
+        assert_fully_modelled(payload)
+        assert payload == by_id[delivery.id]
+        assert delivery.event == payload.event
 
 
 # The rules: guidelines, schema, scopes, kitemark schemes
@@ -681,6 +1265,13 @@ async def test_the_sync_client_against_the_app(
             grown = sdk.organisations.add_member(organisation.id, developer.email, "developer")
             service = sdk.services.create(organisation.id, "hopper-gp", "Hopper GP")
             release = sdk.releases.submit(service.id, manifest_fixture("acme-gp-online"))
+            settled = sdk.releases.wait(service.id, release.id, timeout=30, poll_interval=0.01)
+            assert settled.status == "awaiting_review" and settled.findings
+            assert "clinical-safety" in {check.id for check in sdk.checks.list()}
+            hook = sdk.organisations.webhook.set(organisation.id, "https://hopper.example/hooks")
+            assert hook.secret and sdk.organisations.webhook.get(organisation.id).secret is None
+            # Removed again at once: deliveries to an unreachable host would be retried for long.
+            sdk.organisations.webhook.delete(organisation.id)
             for n in range(3):
                 sdk.account.api_tokens.create(f"token {n}", 1, ["read"])
 
@@ -703,4 +1294,5 @@ async def test_the_sync_client_against_the_app(
             with pytest.raises(govstore.AuthenticationError):
                 sdk.account.get()
 
-    await asyncio.to_thread(scenario)
+    async with settling(app):  # the sync `wait` blocks its thread; jobs run on this loop
+        await asyncio.to_thread(scenario)

@@ -27,7 +27,7 @@ from ._exceptions import (
     status_error_from_response,
 )
 from ._pagination import AsyncPager, PageSpec, SyncPager
-from ._request import RequestSpec
+from ._request import PollSpec, RequestSpec
 from ._version import __version__
 
 T = TypeVar("T")
@@ -40,9 +40,10 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_RETRIES = 2
 USER_AGENT = f"govstore-python/{__version__}"
 
-# Tests replace these to retry without waiting.
+# Tests replace these to retry (and poll) without waiting.
 sleep = time.sleep
 async_sleep = asyncio.sleep
+monotonic = time.monotonic
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +195,18 @@ class SyncAPIClient(BaseClient):
             sleep(delay)
             attempt += 1
 
+    def poll(self, spec: PollSpec[T]) -> T:
+        """Repeat an API call until its result is done, sleeping between calls; or time out."""
+        started = monotonic()
+        while True:
+            result = self.execute(spec.request)
+            if spec.done(result):
+                return result
+            delay = spec.delay(started, monotonic())
+            if delay is None:
+                raise spec.timed_out(result)
+            sleep(delay)
+
     def paginate(self, spec: PageSpec[ItemT]) -> SyncPager[ItemT]:
         """Iterate a list endpoint's items across every page."""
         return SyncPager(self.execute, spec)
@@ -259,6 +272,18 @@ class AsyncAPIClient(BaseClient):
                 await response.aclose()
             await async_sleep(delay)
             attempt += 1
+
+    async def poll(self, spec: PollSpec[T]) -> T:
+        """Repeat an API call until its result is done, awaiting `asyncio.sleep` between calls."""
+        started = monotonic()
+        while True:
+            result = await self.execute(spec.request)
+            if spec.done(result):
+                return result
+            delay = spec.delay(started, monotonic())
+            if delay is None:
+                raise spec.timed_out(result)
+            await async_sleep(delay)
 
     def paginate(self, spec: PageSpec[ItemT]) -> AsyncPager[ItemT]:
         """Iterate a list endpoint's items across every page with `async for`."""

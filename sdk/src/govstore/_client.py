@@ -14,11 +14,13 @@ from .resources import (
     Admin,
     AsyncMode,
     Auth,
+    Checks,
     CurrentAccount,
     Guidelines,
     KitemarkSchemes,
     Organisations,
     Releases,
+    Review,
     Schemas,
     Scopes,
     Services,
@@ -66,6 +68,8 @@ class Client(SyncAPIClient):
         self.organisations: Organisations[SyncMode] = Organisations(self)
         self.services: Services[SyncMode] = Services(self)
         self.releases: Releases[SyncMode] = Releases(self)
+        self.checks: Checks[SyncMode] = Checks(self)
+        self.review: Review[SyncMode] = Review(self)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -104,3 +108,5 @@ class AsyncClient(AsyncAPIClient):
         self.organisations: Organisations[AsyncMode] = Organisations(self)
         self.services: Services[AsyncMode] = Services(self)
         self.releases: Releases[AsyncMode] = Releases(self)
+        self.checks: Checks[AsyncMode] = Checks(self)
+        self.review: Review[AsyncMode] = Review(self)

@@ -5,6 +5,8 @@ The tree::
     GovStoreError
     ├── APIConnectionError           the server could not be reached, or the connection broke
     ├── APITimeoutError              no answer within the timeout
+    ├── WaitTimeoutError             `releases.wait` gave up (also a `TimeoutError`)
+    ├── WebhookVerificationError     `verify_webhook`: a bad, missing or expired signature
     └── APIStatusError               the server answered 4xx or 5xx (a problem document)
         ├── BadRequestError          400 malformed request
         ├── AuthenticationError      401 no or bad credentials
@@ -24,10 +26,14 @@ from __future__ import annotations
 import email.utils
 import json
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from ._models import ReleaseDetail
 
 __all__ = [
     "APIConnectionError",
@@ -46,6 +52,8 @@ __all__ = [
     "ServerError",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "WaitTimeoutError",
+    "WebhookVerificationError",
 ]
 
 
@@ -79,6 +87,30 @@ class APITimeoutError(GovStoreError):
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
         self.request = request
+
+
+class WaitTimeoutError(GovStoreError, TimeoutError):
+    """`releases.wait` timed out before the release reached one of the statuses waited for.
+
+    Also a built-in `TimeoutError`. `release` is the release as last fetched (its
+    `status` is where it stands), `until` the statuses waited for, `timeout` the seconds.
+    """
+
+    def __init__(
+        self, message: str, *, release: ReleaseDetail, until: Collection[str], timeout: float
+    ) -> None:
+        super().__init__(message)
+        self.release = release
+        self.until = frozenset(until)
+        self.timeout = timeout
+
+
+class WebhookVerificationError(GovStoreError):
+    """`verify_webhook` refused a delivery: do not act on it, answer it with a 400.
+
+    The signature was missing, malformed, made with another secret or over another
+    body, or too old (a replay); or the signed body was not a GovStore event.
+    """
 
 
 class APIStatusError(GovStoreError):

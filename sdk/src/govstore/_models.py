@@ -17,7 +17,15 @@ __all__ = [
     "Account",
     "ApiToken",
     "ApiTokenScope",
+    "Check",
+    "Claim",
     "DataApiCredentials",
+    "Decision",
+    "DecisionOutcome",
+    "DeliveryStatus",
+    "Finding",
+    "FindingInput",
+    "FindingResult",
     "Guideline",
     "GuidelineVersion",
     "GuidelineVersionSummary",
@@ -26,12 +34,19 @@ __all__ = [
     "Member",
     "Organisation",
     "OrganisationSummary",
+    "QueueInfo",
+    "QueueItem",
     "Release",
+    "ReleaseDetail",
     "ReleaseHistoryEntry",
     "ReleaseStatus",
     "ReleaseSummary",
+    "ReviewerRelease",
     "Scope",
     "Service",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]
 
 
@@ -56,6 +71,30 @@ class ReleaseStatus(StrEnum):
     SUSPENDED = "suspended"
     WITHDRAWN = "withdrawn"
     SUPERSEDED = "superseded"
+
+
+class DecisionOutcome(StrEnum):
+    """What a reviewer decides; `Decision.outcome` compares equal to these."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    REQUEST_CHANGES = "request_changes"
+
+
+class FindingResult(StrEnum):
+    """One guideline's result for a release; `Finding.result` compares equal to these."""
+
+    PASS = "pass"  # noqa: S105 - a finding result, not a password
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a webhook delivery stands: still being tried, delivered, or given up on."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
 
 
 class ApiTokenScope(StrEnum):
@@ -241,3 +280,174 @@ class Service(GovStoreModel):
     organisation_id: str
     created_at: datetime
     releases: list[ReleaseSummary] = Field(default_factory=list)
+
+
+# Review: checks, findings, decisions, the queue
+
+
+class Check(GovStoreModel):
+    """An automated check a guideline can name, by `id`."""
+
+    id: str
+    title: str
+    description: str
+
+
+class Finding(GovStoreModel):
+    """One guideline's result for a release, from an automated check or from a reviewer.
+
+    `source` is `automated` or `reviewer`; `result` a `FindingResult`. `pointer` is a
+    JSON pointer into the manifest (empty when the finding concerns it as a whole), and
+    `fix` says how to put a failure right.
+    """
+
+    code: str
+    source: str
+    check: str | None = None
+    result: str
+    severity: str
+    pointer: str
+    message: str
+    fix: str
+    created_at: datetime
+
+
+class Decision(GovStoreModel):
+    """A reviewer's decision: its outcome, a reason code per failed guideline, and the grants.
+
+    An approval of a high-sensitivity scope `needs_second_approval`; `second_outcome` and
+    `completed_at` are set once a second reviewer has answered (`completed_at` at once
+    for any other decision).
+    """
+
+    id: str
+    release_id: str
+    outcome: str
+    reason_codes: list[str] = Field(default_factory=list)
+    kitemarks: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+    note: str | None = None
+    needs_second_approval: bool
+    second_outcome: str | None = None
+    decided_at: datetime
+    completed_at: datetime | None = None
+
+
+class QueueInfo(GovStoreModel):
+    """Where a release waiting for a reviewer stands: `position` 1 is next (None once claimed)."""
+
+    position: int | None = None
+    median_time_to_decision_seconds: float | None = None
+
+
+class ReleaseDetail(Release):
+    """A release with its review: every finding, the latest decision, and its place in the queue.
+
+    `queue` is set only while the release waits for a reviewer or a decision.
+    """
+
+    findings: list[Finding] = Field(default_factory=list)
+    decision: Decision | None = None
+    queue: QueueInfo | None = None
+
+
+class QueueItem(GovStoreModel):
+    """A release in the review queue, oldest and riskiest first."""
+
+    release_id: str
+    service_id: str
+    service_name: str
+    service_slug: str
+    organisation_id: str
+    number: int
+    risk_score: int
+    risk_factors: list[str] = Field(default_factory=list)
+    queued_at: datetime | None = None
+    waiting_seconds: int
+
+
+class Claim(GovStoreModel):
+    """A reviewer's lease on a release: theirs to decide until `lease_expires_at`."""
+
+    release_id: str
+    status: str
+    claimed_by: str
+    lease_expires_at: datetime
+
+
+class ReviewerRelease(ReleaseDetail):
+    """A release in a reviewer's view: its risk, its current claim and every decision so far."""
+
+    service_name: str
+    organisation_id: str
+    risk_score: int
+    risk_factors: list[str] = Field(default_factory=list)
+    claimed_by: str | None = None
+    lease_expires_at: datetime | None = None
+    decisions: list[Decision] = Field(default_factory=list)
+
+
+class FindingInput(BaseModel):
+    """A reviewer's finding for one guideline, as sent with a decision.
+
+    `result` is a `FindingResult` (or its value); `note` says why, for the provider.
+    Unknown fields are refused here rather than by the server.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str
+    result: FindingResult
+    note: str | None = None
+
+
+# Webhooks
+
+
+class Webhook(GovStoreModel):
+    """An organisation's webhook endpoint and the events sent to it.
+
+    `secret` holds the signing secret only in the answer to `webhook.set` when the
+    server generated it: keep it then, it is never shown again.
+    """
+
+    organisation_id: str
+    url: str
+    events: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+    secret: str | None = None
+
+
+class WebhookDelivery(GovStoreModel):
+    """One event sent (or being sent) to the organisation's endpoint, with its attempts.
+
+    `payload` is the JSON body sent: `WebhookEvent.model_validate(delivery.payload)`
+    reads it as the receiver does.
+    """
+
+    id: str
+    event: str
+    url: str
+    status: str
+    attempts: int
+    last_status_code: int | None = None
+    last_error: str | None = None
+    next_attempt_at: datetime | None = None
+    created_at: datetime
+    delivered_at: datetime | None = None
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class WebhookEvent(GovStoreModel):
+    """The body of a webhook delivery, as `verify_webhook` returns it.
+
+    `id` is the delivery's id (also in the `GovStore-Delivery` header); `event` names
+    what happened, such as `release.status_changed`, whose `data` holds `release_id`,
+    `service_id`, `from`, `to`, `action` and, when given, `reason`.
+    """
+
+    id: str
+    event: str
+    created_at: datetime
+    data: dict[str, Any] = Field(default_factory=dict)

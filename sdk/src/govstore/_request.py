@@ -47,6 +47,35 @@ class RequestSpec(Generic[T]):
         return self.method in IDEMPOTENT_METHODS or self.creates
 
 
+@dataclass(frozen=True, slots=True)
+class PollSpec(Generic[T]):
+    """One API call repeated until its result is `done`: every `interval` seconds, for at most
+    `timeout` seconds; then `timed_out(last result)` is raised.
+
+    The first call is made at once; the last no later than the deadline, so a result
+    reached just in time is still seen.
+    """
+
+    request: RequestSpec[T]
+    done: Callable[[T], bool]
+    timeout: float
+    interval: float
+    timed_out: Callable[[T], Exception] = field(compare=False)
+
+    def __post_init__(self) -> None:
+        if self.timeout < 0:
+            raise ValueError("timeout cannot be negative")
+        if self.interval <= 0:
+            raise ValueError("the poll interval must be positive")
+
+    def delay(self, started: float, now: float) -> float | None:
+        """Seconds to wait before calling again, or None when time is up (monotonic clock)."""
+        remaining = started + self.timeout - now
+        if remaining <= 0:
+            return None
+        return min(self.interval, remaining)
+
+
 def path(template: str, *segments: str) -> str:
     """Fill `{}` placeholders with URL-escaped segments, so an id can never change the path."""
     return template.format(*(quote(segment, safe="") for segment in segments))

@@ -5,6 +5,9 @@ each method sends the request named here, and the server's test suite checks tha
 every operation in the OpenAPI document has an entry and that every entry names a
 method both `Client` and `AsyncClient` have. A new endpoint without an SDK method
 fails those tests rather than going unnoticed.
+
+`HELPERS` names the few client methods that are not one operation but call one
+repeatedly (`releases.wait` polls `releases.get`), so they need no route of their own.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
-__all__ = ["ROUTES"]
+__all__ = ["HELPERS", "ROUTES"]
 
 _ROUTES: dict[tuple[str, str], str] = {
     # Accounts and sign-in
@@ -28,6 +31,14 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/admin/accounts/{account_id}/roles"): "admin.set_roles",
     ("GET", "/v1/admin/data-apis"): "admin.data_apis.list",
     ("POST", "/v1/admin/data-apis"): "admin.data_apis.create",
+    # Review: automated checks, the reviewers' queue, claims and decisions
+    ("GET", "/v1/checks"): "checks.list",
+    ("GET", "/v1/review/queue"): "review.queue",
+    ("GET", "/v1/review/releases/{release_id}"): "review.get",
+    ("POST", "/v1/review/releases/{release_id}/claim"): "review.claim",
+    ("DELETE", "/v1/review/releases/{release_id}/claim"): "review.release_claim",
+    ("POST", "/v1/review/releases/{release_id}/decision"): "review.decide",
+    ("POST", "/v1/review/releases/{release_id}/second-approval"): "review.second_approval",
     # The rules: guidelines, the manifest schema, scopes, kitemark schemes
     ("GET", "/v1/guidelines"): "guidelines.list",
     ("POST", "/v1/guidelines"): "guidelines.create",
@@ -45,6 +56,10 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/organisations"): "organisations.create",
     ("GET", "/v1/organisations/{org_id}"): "organisations.get",
     ("POST", "/v1/organisations/{org_id}/members"): "organisations.add_member",
+    ("PUT", "/v1/organisations/{org_id}/webhook"): "organisations.webhook.set",
+    ("GET", "/v1/organisations/{org_id}/webhook"): "organisations.webhook.get",
+    ("DELETE", "/v1/organisations/{org_id}/webhook"): "organisations.webhook.delete",
+    ("GET", "/v1/organisations/{org_id}/webhook/deliveries"): "organisations.webhook.deliveries",
     ("GET", "/v1/organisations/{org_id}/services"): "services.list",
     ("POST", "/v1/organisations/{org_id}/services"): "services.create",
     ("GET", "/v1/services/{service_id}"): "services.get",
@@ -52,7 +67,11 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/services/{service_id}/releases"): "releases.submit",
     ("GET", "/v1/services/{service_id}/releases/{release_id}"): "releases.get",
     ("POST", "/v1/services/{service_id}/releases/{release_id}/withdraw"): "releases.withdraw",
+    ("POST", "/v1/services/{service_id}/releases/{release_id}/appeal"): "releases.appeal",
 }
 
 ROUTES: Final = MappingProxyType(_ROUTES)
 """Read-only: (HTTP method, OpenAPI path template) -> dotted SDK method under a client."""
+
+HELPERS: Final = frozenset({"releases.wait"})
+"""Dotted client methods built on other methods' operations, with no route of their own."""

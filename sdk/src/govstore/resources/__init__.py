@@ -4,7 +4,8 @@ from ._core import AsyncMode, Resource, SyncMode
 from .accounts import Accounts, ApiTokens, Auth, CurrentAccount
 from .admin import Admin, AdminAccounts, DataApis
 from .guidelines import Guidelines, KitemarkSchemes, Schemas, Scopes
-from .organisations import Organisations
+from .organisations import Organisations, OrganisationWebhook
+from .review import Checks, Review
 from .services import Releases, Services
 
 __all__ = [
@@ -14,13 +15,16 @@ __all__ = [
     "ApiTokens",
     "AsyncMode",
     "Auth",
+    "Checks",
     "CurrentAccount",
     "DataApis",
     "Guidelines",
     "KitemarkSchemes",
+    "OrganisationWebhook",
     "Organisations",
     "Releases",
     "Resource",
+    "Review",
     "Schemas",
     "Scopes",
     "Services",

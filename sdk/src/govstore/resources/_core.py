@@ -1,7 +1,8 @@
 """One resource definition for both clients: methods build specs, the client runs them.
 
-A resource method is written once, decorated with `endpoint` (one call) or
-`paginated` (a list), and returns a spec. Reached through a `Client` it sends the
+A resource method is written once, decorated with `endpoint` (one call),
+`paginated` (a list) or `polling` (one call repeated until its result is done, such
+as `releases.wait`), and returns a spec. Reached through a `Client` it sends the
 request and returns the result; through an `AsyncClient` it is a coroutine
 function. The resource's mode parameter (`Resource[SyncMode]` or
 `Resource[AsyncMode]`) tells the type checker which, so both surfaces are fully
@@ -19,7 +20,7 @@ from pydantic import BaseModel
 
 from .._base_client import AsyncAPIClient, BaseClient, SyncAPIClient
 from .._pagination import AsyncPager, PageSpec, SyncPager
-from .._request import RequestSpec
+from .._request import PollSpec, RequestSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -67,21 +68,35 @@ class endpoint(Generic[P, T]):
     def __get__(self, obj: Resource[Any] | None, owner: type[Any] | None = None) -> Any:
         if obj is None:
             return self
-        build = self._build.__get__(obj, owner)
-        client = obj._client
-        if isinstance(client, AsyncAPIClient):
+        return _bind(obj, self._build.__get__(obj, owner), self._signature, "execute")
 
-            async def call_async(*args: Any, **kwargs: Any) -> Any:
-                return await client.execute(build(*args, **kwargs))
 
-            return _present_as(call_async, build, self._signature)
-        if isinstance(client, SyncAPIClient):
+class polling(Generic[P, T]):
+    """Turns a poll-spec-building method into a call that repeats until done, on either client.
 
-            def call(*args: Any, **kwargs: Any) -> Any:
-                return client.execute(build(*args, **kwargs))
+    Not an API operation of its own: it calls one (the spec's request) until its result
+    is done. The sync client sleeps between calls; the async one awaits `asyncio.sleep`.
+    """
 
-            return _present_as(call, build, self._signature)
-        raise TypeError(f"a resource needs a GovStore client, not {type(client).__name__}")
+    def __init__(self, build: Callable[Concatenate[Any, P], PollSpec[T]]) -> None:
+        self._build = build
+        self._signature = _public_signature(build)
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type[Any]) -> Self: ...
+    @overload
+    def __get__(
+        self, obj: Resource[SyncMode], owner: type[Any] | None = None
+    ) -> Callable[P, T]: ...
+    @overload
+    def __get__(
+        self, obj: Resource[AsyncMode], owner: type[Any] | None = None
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    def __get__(self, obj: Resource[Any] | None, owner: type[Any] | None = None) -> Any:
+        if obj is None:
+            return self
+        return _bind(obj, self._build.__get__(obj, owner), self._signature, "poll")
 
 
 class paginated(Generic[P, ItemT]):
@@ -114,6 +129,29 @@ class paginated(Generic[P, ItemT]):
             return client.paginate(build(*args, **kwargs))
 
         return _present_as(call, build, self._signature)
+
+
+def _bind(
+    resource: Resource[Any], build: Callable[..., Any], signature: inspect.Signature, run: str
+) -> Callable[..., Any]:
+    # The call builds the spec and hands it to the client's `run` method (`execute` or
+    # `poll`): awaited on an AsyncAPIClient, called on a SyncAPIClient.
+    client = resource._client
+    if isinstance(client, AsyncAPIClient):
+        run_async = getattr(client, run)
+
+        async def call_async(*args: Any, **kwargs: Any) -> Any:
+            return await run_async(build(*args, **kwargs))
+
+        return _present_as(call_async, build, signature)
+    if isinstance(client, SyncAPIClient):
+        run_sync = getattr(client, run)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return run_sync(build(*args, **kwargs))
+
+        return _present_as(call, build, signature)
+    raise TypeError(f"a resource needs a GovStore client, not {type(client).__name__}")
 
 
 def _public_signature(build: Callable[..., Any]) -> inspect.Signature:

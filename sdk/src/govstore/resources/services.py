@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from .._models import Release, ReleaseSummary, Service
+from .._exceptions import WaitTimeoutError
+from .._models import Release, ReleaseDetail, ReleaseStatus, ReleaseSummary, Service
 from .._pagination import PageSpec
-from .._request import RequestSpec, parse_model, path, without_none
-from ._core import M, Resource, endpoint, paginated
+from .._request import PollSpec, RequestSpec, parse_model, path, without_none
+from ._core import M, Resource, endpoint, paginated, polling
+
+# Where `releases.wait` stops by default: automated review has finished, or a decision
+# (or the provider) has settled the release for now.
+SETTLED = frozenset(
+    {
+        ReleaseStatus.CHANGES_REQUESTED,
+        ReleaseStatus.AWAITING_REVIEW,
+        ReleaseStatus.REJECTED,
+        ReleaseStatus.APPROVED,
+        ReleaseStatus.PUBLISHED,
+        ReleaseStatus.WITHDRAWN,
+    }
+)
 
 
 class Services(Resource[M]):
@@ -55,10 +69,70 @@ class Releases(Resource[M]):
         )
 
     @endpoint
-    def get(self, service_id: str, release_id: str) -> RequestSpec[Release]:
-        """A release: status, report, findings, decision and history."""
+    def get(self, service_id: str, release_id: str) -> RequestSpec[ReleaseDetail]:
+        """A release with its review: status, history, findings, decision and queue position.
+
+        Each finding points at a manifest field and says how to fix it; `queue` is set
+        while the release waits for a reviewer.
+        """
+        return _get_release(service_id, release_id)
+
+    @endpoint
+    def appeal(self, service_id: str, release_id: str, reason: str) -> RequestSpec[ReleaseDetail]:
+        """Appeal a rejection, once per release: it goes back to the queue for another reviewer.
+
+        `reason` (10 characters or more) is kept in the release's history. A release
+        that is not rejected, or was appealed before, raises `ConflictError`.
+        """
         return RequestSpec(
-            "GET", path("/v1/services/{}/releases/{}", service_id, release_id), parse_model(Release)
+            "POST",
+            path("/v1/services/{}/releases/{}/appeal", service_id, release_id),
+            parse_model(ReleaseDetail),
+            json={"reason": reason},
+        )
+
+    @polling
+    def wait(
+        self,
+        service_id: str,
+        release_id: str,
+        *,
+        until: ReleaseStatus | str | Collection[ReleaseStatus | str] | None = None,
+        timeout: float = 60,
+        poll_interval: float = 1,
+    ) -> PollSpec[ReleaseDetail]:
+        """Fetch the release every `poll_interval` seconds until its status is one of `until`.
+
+        Review moves a release on in the background (submitted, automated_review, then
+        awaiting_review or changes_requested); by default this waits until it settles:
+        changes_requested, awaiting_review, rejected, approved, published or withdrawn.
+        Returns the release as last fetched. After `timeout` seconds raises
+        `WaitTimeoutError` (a `TimeoutError`) carrying it.
+        """
+        if until is None:
+            wanted = frozenset(str(status) for status in SETTLED)
+        elif isinstance(until, str):
+            wanted = frozenset({str(until)})
+        else:
+            wanted = frozenset(str(status) for status in until)
+        if not wanted:
+            raise ValueError("until names no status to wait for")
+
+        def timed_out(release: ReleaseDetail) -> WaitTimeoutError:
+            return WaitTimeoutError(
+                f"release {release_id} is still {release.status} after {timeout:g}s;"
+                f" waited for {', '.join(sorted(wanted))}",
+                release=release,
+                until=wanted,
+                timeout=timeout,
+            )
+
+        return PollSpec(
+            _get_release(service_id, release_id),
+            done=lambda release: release.status in wanted,
+            timeout=timeout,
+            interval=poll_interval,
+            timed_out=timed_out,
         )
 
     @endpoint
@@ -85,3 +159,11 @@ class Releases(Resource[M]):
         return PageSpec(
             path("/v1/services/{}/releases", service_id), ReleaseSummary, limit=limit, cursor=cursor
         )
+
+
+def _get_release(service_id: str, release_id: str) -> RequestSpec[ReleaseDetail]:
+    return RequestSpec(
+        "GET",
+        path("/v1/services/{}/releases/{}", service_id, release_id),
+        parse_model(ReleaseDetail),
+    )
