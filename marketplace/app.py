@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        platform.sealer.load()
         await bootstrap_admin(platform)
         await platform.jobs.start()
         try:

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -69,8 +70,16 @@ def _context(record_caller: str, key: str) -> str:
 
 def _replay(record: IdempotencyRecord, sealer: Sealer) -> Response:
     # Responses are sealed at rest: a created API token's secret must not sit in plain text.
+    try:
+        body = sealer.unseal(record.response_body, _context(record.caller, record.key))
+    except (InvalidTag, ValueError):
+        # Sealed under a key this server no longer has: the first response cannot be replayed.
+        raise errors.Conflict(
+            "this Idempotency-Key was used before, but its response can no longer be replayed; "
+            "use a new key"
+        ) from None
     return Response(
-        sealer.unseal(record.response_body, _context(record.caller, record.key)),
+        body,
         status_code=record.status_code,
         media_type="application/json",
         headers={"Idempotency-Replayed": "true"},

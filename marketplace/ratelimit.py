@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from typing import Protocol
 
@@ -11,6 +12,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from marketplace.problems import problem_response
 from marketplace.settings import Settings
+
+logger = logging.getLogger("govstore.ratelimit")
 
 
 class CounterStore(Protocol):
@@ -135,7 +138,12 @@ class RateLimitMiddleware:
                 token = value[7:].decode("latin-1").strip()
                 checks.append((f"tok:{_digest(token)}", self.settings.rate_limit_per_token))
         for key, limit in checks:
-            count, retry_after = await self.store.hit(key, window)
+            try:
+                count, retry_after = await self.store.hit(key, window)
+            except Exception as exc:
+                # The limiter's store is down: keep serving rather than fail every request.
+                logger.warning("rate limiter unavailable (%s); not limiting", type(exc).__name__)
+                break
             if count > limit:
                 response = problem_response(
                     429,

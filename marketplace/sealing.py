@@ -50,6 +50,10 @@ class Sealer:
         self._settings = settings
         self._key: bytes | None = None
 
+    def load(self) -> None:
+        """Read (or create) the key now, so a bad GOVSTORE_SECRET_KEY stops start-up."""
+        self._aead()
+
     def _aead(self) -> AESGCM:
         if self._key is None:
             self._key = _load_or_create_key(self._settings)

@@ -46,8 +46,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Key for secrets the platform must read back (webhook secrets); see marketplace/sealing.py.
     secret_key: str | None = None
-    # Background jobs: a job running longer is cancelled (and retried); arq also waits this long
-    # (plus 10 s) before re-running the job of a worker that died.
+    # Background jobs (arq): a job running longer is cancelled and its work left to the periodic
+    # sweeps; arq also waits this long (plus 10 s) before re-running the job of a dead worker.
     job_timeout_seconds: int = Field(default=120, ge=1)
     # Hot-path caches, per process: a verified bearer token is trusted this long before it is
     # looked up again (this process's own revocations apply at once; other processes' within

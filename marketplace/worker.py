@@ -140,5 +140,9 @@ def run_worker(settings: Settings) -> int:
         finally:
             await worker.close()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # arq has already finished its shutdown; a signal is how a worker is meant to stop.
+        logger.info("worker stopped")
     return 0

@@ -409,6 +409,9 @@ async def second_approval(
     assert decision is not None
     if decision.reviewer_id == principal.account_id:
         raise errors.Forbidden("the second approval must come from a different reviewer")
+    state = await review_state(session, release_id)
+    if principal.account_id in state.excluded_reviewers:
+        raise errors.Forbidden("you decided this release before; an appeal goes to someone else")
     if outcome is not Outcome.APPROVE and not note:
         raise errors.ValidationFailed([errors.FieldError("/note", "say why, when not confirming")])
     action = {
@@ -453,6 +456,16 @@ async def appeal(
     """After a rejection, the provider appeals once; the release goes to a different reviewer."""
     _, release = await visible_release(session, principal, service_id, release_id)
     release = await session.get(Release, release_id, with_for_update=True) or release
+    newer = (
+        await session.exec(
+            select(Release.id)
+            .where(Release.service_id == release.service_id)
+            .where(col(Release.number) > release.number)
+            .limit(1)
+        )
+    ).first()
+    if newer is not None:
+        raise errors.Conflict("a newer release of this service exists; appeal only the latest")
     state = await review_state(session, release_id)
     if release.status is ReleaseStatus.REJECTED and state.appealed:
         raise errors.Conflict("this release has already been appealed once")
@@ -472,16 +485,23 @@ async def appeal(
 
 
 async def queue_position(session: AsyncSession, release_id: str) -> int | None:
-    """1 for the next release a reviewer would take; None when not in the queue."""
+    """1 for the next release a reviewer would take; None when not waiting in the queue."""
+    release = await session.get(Release, release_id)
     state = await session.get(ReviewState, release_id)
-    if state is None or not state.queued or state.queue_key is None:
+    if (
+        release is None
+        or release.status is not ReleaseStatus.AWAITING_REVIEW
+        or state is None
+        or state.queue_key is None
+    ):
         return None
     ahead = (
         await session.exec(
             select(func.count())
             .select_from(ReviewState)
+            .join(Release, Release.id == ReviewState.release_id)  # type: ignore[arg-type]
             .where(
-                col(ReviewState.queued).is_(True),
+                Release.status == ReleaseStatus.AWAITING_REVIEW,
                 (col(ReviewState.queue_key) < state.queue_key)
                 | (
                     (col(ReviewState.queue_key) == state.queue_key)

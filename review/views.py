@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -220,6 +221,14 @@ async def review_queue(
         .where(col(ReviewState.queued).is_(True))
         .where(Release.status == ReleaseStatus.AWAITING_REVIEW)
         .where(col(Service.organisation_id).not_in(mine))
+        # Releases this reviewer decided before (appeals): excluded in SQL so pages stay full.
+        .where(
+            sa.not_(
+                sa.cast(ReviewState.excluded_reviewers, sa.String).like(
+                    f'%"{principal.account_id}"%'
+                )
+            )
+        )
     )
     rows, cursor = await paginate(
         session,
@@ -244,7 +253,6 @@ async def review_queue(
                 waiting_seconds=int((now - (state.queued_at or now)).total_seconds()),
             )
             for state, release, service in rows
-            if principal.account_id not in state.excluded_reviewers
         ],
         next_cursor=cursor,
     )

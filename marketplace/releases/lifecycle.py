@@ -51,14 +51,7 @@ class Transition:
 
 S = ReleaseStatus
 _IN_FLIGHT = frozenset(
-    {
-        S.SUBMITTED,
-        S.AUTOMATED_REVIEW,
-        S.AWAITING_REVIEW,
-        S.IN_REVIEW,
-        S.AWAITING_SECOND_APPROVAL,
-        S.APPROVED,
-    }
+    {S.SUBMITTED, S.AUTOMATED_REVIEW, S.AWAITING_REVIEW, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL}
 )
 
 TRANSITIONS: dict[str, Transition] = {
@@ -149,7 +142,7 @@ TRANSITIONS: dict[str, Transition] = {
         ),
         Transition(
             "withdraw",
-            _IN_FLIGHT | {S.CHANGES_REQUESTED, S.PUBLISHED, S.SUSPENDED},
+            _IN_FLIGHT | {S.APPROVED, S.CHANGES_REQUESTED, S.PUBLISHED, S.SUSPENDED},
             S.WITHDRAWN,
             frozenset({Actor.PROVIDER}),
         ),

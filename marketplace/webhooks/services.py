@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 import logging
 import secrets
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -44,6 +46,8 @@ BATCH = 500
 # On PostgreSQL an event id can commit after a higher one; the cursor never passes a gap
 # younger than this, so a slow transaction's event is not skipped (older gaps are rollbacks).
 GAP_GRACE = timedelta(seconds=60)
+# A deferred job may wake a little before its delivery is due.
+DUE_SLACK = timedelta(milliseconds=500)
 
 # Audit tag → webhook event name. Later capabilities add their tags here.
 EVENTS: dict[str, str] = {
@@ -101,20 +105,43 @@ def _secret_context(organisation_id: str) -> str:
     return f"webhook-secret:{organisation_id}"
 
 
+def literal_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host names literally, in every form a resolver accepts: `127.1`,
+    `0x7f000001` and `2130706433` are all 127.0.0.1."""
+    host = host.strip("[]")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if host and all(c in "0123456789abcdefx." for c in host.lower()):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return bool(
+        address.is_private
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+        or address.is_loopback
+    )
+
+
 def url_problems(url: str, settings: Settings) -> list[errors.FieldError]:
     parts = urlsplit(url)
     host = parts.hostname or ""
     problem = None
     loopback = host == "localhost" or host.endswith(".localhost")
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
+    address = literal_address(host)
+    if address is not None:
         loopback = loopback or address.is_loopback
-        if not address.is_loopback and (
-            address.is_private or address.is_link_local or address.is_reserved
-        ):
+        if not address.is_loopback and is_internal(address):
             problem = "must not point at a private network address"
-    except ValueError:
-        pass
     if parts.scheme not in {"https", "http"} or not host:
         problem = "must be an absolute https URL"
     elif parts.username or parts.password:
@@ -182,6 +209,18 @@ async def delete_endpoint(
     if endpoint is None:
         raise errors.NotFound("this organisation has no webhook")
     await session.delete(endpoint)
+    pending = (
+        await session.exec(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.organisation_id == organisation_id)
+            .where(WebhookDelivery.status == DeliveryStatus.PENDING)
+        )
+    ).all()
+    for delivery in pending:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        delivery.last_error = "the organisation removed its webhook"
+        session.add(delivery)
     record_event(
         session,
         "organisation:webhook:deleted",
@@ -276,23 +315,48 @@ async def dispatch_events(session: AsyncSession) -> tuple[list[str], int]:
     return created, len(processed)
 
 
+async def _resolution_problem(url: str, settings: Settings) -> str | None:
+    """Refuse to post where the host resolves to an internal address (outside development)."""
+    if settings.base_url_is_loopback:
+        return None
+    parts = urlsplit(url)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError:
+        return "could not resolve the endpoint's host"
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if is_internal(address):
+            return "the endpoint's host resolves to a private network address"
+    return None
+
+
 async def deliver(
     platform: Platform, delivery_id: str, client: httpx.AsyncClient | None = None
 ) -> DeliveryStatus:
     """Make one attempt; on failure schedule the next (exponential back-off) or give up."""
     settings = platform.settings
-    async with platform.db.session(write=False) as session:
-        delivery = await session.get(WebhookDelivery, delivery_id)
-        endpoint = (
-            await session.get(WebhookEndpoint, delivery.organisation_id) if delivery else None
-        )
-    if delivery is None or delivery.status is not DeliveryStatus.PENDING:
-        return delivery.status if delivery else DeliveryStatus.FAILED
+    async with platform.db.transaction() as session:
+        delivery = await session.get(WebhookDelivery, delivery_id, with_for_update=True)
+        if delivery is None or delivery.status is not DeliveryStatus.PENDING:
+            return delivery.status if delivery else DeliveryStatus.FAILED
+        now = utcnow()
+        if delivery.next_attempt_at is not None and delivery.next_attempt_at > now + DUE_SLACK:
+            # Not due yet, or another job holds this attempt: one POST per attempt.
+            return DeliveryStatus.PENDING
+        # Hold the attempt: nobody else takes it until the request has had time to finish.
+        delivery.next_attempt_at = now + timedelta(seconds=2 * settings.webhook_timeout_seconds)
+        session.add(delivery)
+        endpoint = await session.get(WebhookEndpoint, delivery.organisation_id)
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     status_code: int | None = None
     error: str | None = None
     if endpoint is None:
         error = "the organisation removed its webhook"
+    elif (refusal := await _resolution_problem(endpoint.url, settings)) is not None:
+        error = refusal
     else:
         secret = platform.sealer.unseal(
             endpoint.secret_sealed, _secret_context(endpoint.organisation_id)

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 webhook_jobs = JobRegistry()
 
 
-async def _queue_delivery(platform: Platform, delivery: WebhookDelivery) -> None:
+async def _queue_delivery(
+    platform: Platform, delivery: WebhookDelivery, *, again: bool = False
+) -> None:
     delay = 0.0
     if delivery.next_attempt_at is not None:
         delay = max(0.0, (delivery.next_attempt_at - utcnow()).total_seconds())
@@ -27,6 +29,8 @@ async def _queue_delivery(platform: Platform, delivery: WebhookDelivery) -> None
         "deliver_webhook",
         job_id=f"webhook:{delivery.id}:{delivery.attempts + 1}",
         defer_seconds=delay,
+        # The sweep re-queues deliveries whose job died: a fresh id, not the dead one's.
+        coalesce=again,
         delivery_id=delivery.id,
     )
 
@@ -76,7 +80,7 @@ async def sweep_webhooks(ctx: dict[str, Any]) -> int:
             )
         ).all()
     for delivery in due:
-        await _queue_delivery(platform, delivery)
+        await _queue_delivery(platform, delivery, again=True)
     return len(due)
 
 

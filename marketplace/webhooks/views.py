@@ -150,8 +150,8 @@ async def list_deliveries(
     rows, cursor = await paginate(
         session,
         statement,
-        keys=[col(WebhookDelivery.id)],
-        key_of=lambda d: [d.id],
+        keys=[col(WebhookDelivery.created_at), col(WebhookDelivery.id)],
+        key_of=lambda d: [d.created_at.isoformat(), d.id],
         query=query,
         descending=True,
     )

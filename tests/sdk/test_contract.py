@@ -757,11 +757,6 @@ async def test_a_reviewer_never_reviews_their_own_organisations_release(
         await as_insider.review.claim(release.id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: withdrawing a queued release leaves ReviewState.queued set, and "
-    "review.services.queue_position counts it, so releases behind it keep a stale position",
-)
 async def test_a_withdrawn_release_leaves_the_queue(
     as_provider: govstore.AsyncClient, as_reviewer: govstore.AsyncClient, awaiting_review: Any
 ) -> None:

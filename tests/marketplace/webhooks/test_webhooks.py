@@ -277,3 +277,58 @@ async def test_no_webhook_no_deliveries(
 
     async with app.state.platform.db.session(write=False) as session:
         assert (await session.exec(select(WebhookDelivery))).all() == []
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://167772165/hooks",
+        "https://0x7f000001/hooks",
+        "https://127.1/hooks",
+        "https://2852039166/latest/meta-data",
+        "https://[::ffff:10.0.0.1]/hooks",
+    ],
+)
+async def test_disguised_internal_addresses_are_refused(
+    make_app: AppFactory, provider: Actor, organisation: dict[str, Any], target: str
+) -> None:
+    app = await make_app(base_url="https://govstore.example")
+    async with client_for(app) as client:
+        r = await client.put(
+            f"/v1/organisations/{organisation['id']}/webhook",
+            json={"url": target},
+            headers=provider.headers,
+        )
+    assert_problem(r, 422, "/url")
+
+
+async def test_delivery_refuses_a_host_resolving_inside(
+    make_app: AppFactory, settings: Any
+) -> None:
+    from marketplace.webhooks.services import _resolution_problem
+
+    production = settings.model_copy(update={"base_url": "https://govstore.example"})
+    assert await _resolution_problem("https://localhost./hooks", production) is not None
+    assert await _resolution_problem("https://localhost./hooks", settings) is None
+
+
+async def test_removing_the_webhook_fails_pending_deliveries(
+    make_app: AppFactory,
+    provider: Actor,
+    organisation: dict[str, Any],
+    published: dict[str, Any],
+    receiver: Receiver,
+) -> None:
+    app = await make_app(webhook_backoff_seconds=30)
+    receiver.fail_first = 1000
+    async with client_for(app) as client:
+        url = f"/v1/organisations/{organisation['id']}/webhook"
+        await client.put(
+            url, json={"url": receiver.url, "secret": SECRET}, headers=provider.headers
+        )
+        await _submit(client, provider, organisation)
+        await asyncio.sleep(0.3)
+        assert (await client.delete(url, headers=provider.headers)).status_code == 204
+        log = (await client.get(f"{url}/deliveries", headers=provider.headers)).json()["items"]
+    assert log and {d["status"] for d in log} == {"failed"}
+    assert {d["last_error"] for d in log} == {"the organisation removed its webhook"}
