@@ -31,7 +31,7 @@ class AuditEvent(SQLModel, table=True):
     tag: str = Field(max_length=100, index=True)
     actor_id: str | None = Field(default=None, max_length=40, index=True)
     subject_type: str = Field(max_length=40)
-    subject_id: str = Field(max_length=40, index=True)
+    subject_id: str = Field(max_length=200, index=True)
     body: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
 

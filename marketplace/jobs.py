@@ -233,7 +233,7 @@ class ArqQueue:
 
     async def close(self) -> None:
         if self._pool is not None:
-            await self._pool.aclose()
+            await self._pool.aclose(close_connection_pool=True)
             self._pool = None
 
     async def ping(self) -> None:
