@@ -173,13 +173,16 @@ class CpuMeter:
         return machine[0], machine[1], own
 
     @staticmethod
-    def other_share(
+    def shares(
         before: tuple[int, int, float] | None, after: tuple[int, int, float] | None
-    ) -> float | None:
+    ) -> tuple[float | None, float | None]:
+        """(share used by other processes, share left idle) of the machine between samples."""
         if before is None or after is None or after[1] <= before[1]:
-            return None
-        other = (after[0] - before[0]) - (after[2] - before[2])
-        return max(0.0, other / (after[1] - before[1]))
+            return None, None
+        total = after[1] - before[1]
+        busy = after[0] - before[0]
+        other = busy - (after[2] - before[2])
+        return max(0.0, other / total), max(0.0, 1 - busy / total)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,6 +202,13 @@ class Measurement:
     non_2xx_3xx: int
     socket_errors: dict[str, int]
     other_cpu: float | None  # share of the machine's CPU used by processes not in the run
+    idle_cpu: float | None  # share of the machine's CPU nobody used
+
+    @property
+    def contended(self) -> bool:
+        """Others used CPU the run could have had: the machine was saturated while they ran."""
+        return (self.other_cpu or 0) > 0.1 and (self.idle_cpu or 0) < 0.1
+
     rps_ratio: float | None = None
     p50_ratio: float | None = None
     p99_ratio: float | None = None
@@ -322,13 +332,14 @@ class Driver:
             self.run_wrk(target, warmup)
         before = self.meter.sample()
         output = self.run_wrk(target, seconds)
-        other = self.meter.other_share(before, self.meter.sample())
+        other, idle = self.meter.shares(before, self.meter.sample())
         result = Measurement(
             name=target.name,
             method=target.method,
             path=target.path,
             probe_status=status,
             other_cpu=other,
+            idle_cpu=idle,
             **parse_wrk(output),
         )
         problems = result.non_2xx_3xx + sum(result.socket_errors.values())
@@ -336,7 +347,11 @@ class Driver:
             f"{target.name}: {result.requests_per_second:.0f} req/s, "
             f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms"
             + (f", {problems} errors" if problems else "")
-            + (f", other processes used {other:.0%} of the CPUs" if other and other > 0.05 else "")
+            + (
+                f", other processes used {other:.0%} of the CPUs ({idle or 0:.0%} left idle)"
+                if other and other > 0.05
+                else ""
+            )
         )
         return result
 
@@ -568,7 +583,7 @@ def render_table(report: Report) -> str:
         "p50 ÷ healthz",
         "p99 ÷ healthz",
         "errors",
-        "other CPU",
+        "CPU other/idle",
     ]
     rows = [header]
     for r in report.results:
@@ -583,7 +598,9 @@ def render_table(report: Report) -> str:
                 _ratio(r.p50_ratio),
                 _ratio(r.p99_ratio),
                 str(errors) if errors else "",
-                "" if r.other_cpu is None else f"{r.other_cpu:.0%}",
+                ""
+                if r.other_cpu is None
+                else f"{'! ' if r.contended else ''}{r.other_cpu:.0%}/{r.idle_cpu or 0:.0%}",
             ]
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -627,12 +644,13 @@ def summary(report: Report) -> str:
             f"\nWARNING: the CPUs were {busy:.0%} busy with other work before the run started; "
             "rerun on a quiet machine."
         )
-    disturbed = [r.name for r in report.results if r.other_cpu and r.other_cpu > 0.1]
+    disturbed = [r.name for r in report.results if r.contended]
     if disturbed:
         lines.append(
-            "\nWARNING: other processes used more than 10% of the CPUs while measuring "
+            "\nWARNING (rows marked !): other processes used more than 10% of the CPUs while "
+            "the machine had less than 10% idle, so they took CPU from the run: "
             + ", ".join(disturbed)
-            + "; those rows are not worth recording."
+            + ". Those rows are not worth recording."
         )
     if b["drift"] > 0.2:
         lines.append(

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from importlib import resources
 from typing import Any, Final
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -86,6 +87,9 @@ def _load_schema() -> dict[str, Any]:
 
 _SCHEMA: Final = _load_schema()
 _VALIDATOR: Final = Draft202012Validator(_SCHEMA)
+# The Rust validator answers "is it valid?" about thirty times faster; the Python one, which
+# explains every error, runs only when it is not (automated review re-checks every manifest).
+_FAST_CHECK: Final = jsonschema_rs.validator_for(_SCHEMA)
 
 
 def manifest_schema() -> dict[str, Any]:
@@ -102,6 +106,8 @@ def validate_manifest(document: object) -> list[FieldError]:
     """
     if not isinstance(document, Mapping):
         return [FieldError(pointer="", detail="must be a JSON object")]
+    if _FAST_CHECK.is_valid(document):
+        return []
     found: dict[tuple[str, str], tuple[Sequence[str | int], FieldError]] = {}
     for error in _VALIDATOR.iter_errors(document):
         for path, detail in _describe(error):
