@@ -1,7 +1,7 @@
 """Automated review throughput of one worker process, with many services already listed.
 
     .venv/bin/python -m bench.review_worker [--backend sqlite|postgresql] [--listed 100000]
-        [--releases 2000] [--concurrency 8]
+        [--releases 2000] [--concurrency 10]
 
 Loads `--listed` services whose releases are approved (so their names are in the confusable-name
 index), submits `--releases` new releases, then runs the real automated-review job (both of its
@@ -133,7 +133,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--listed", type=int, default=100_000)
     parser.add_argument("--releases", type=int, default=2_000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    # A worker runs up to arq's max_jobs (10) jobs at once; measure the same.
+    parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args()
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))

@@ -119,6 +119,8 @@ def worker_settings(
         "on_startup": startup,
         "on_shutdown": shutdown,
         "max_tries": registry.max_tries,
+        # Jobs one worker process runs at once (bench/review_worker.py measures the same).
+        "max_jobs": 10,
         "burst": burst,
         "poll_delay": poll_delay,
         "job_timeout": settings.job_timeout_seconds,

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("govstore.review.automated")
 
 LISTED = (ReleaseStatus.APPROVED, ReleaseStatus.PUBLISHED, ReleaseStatus.SUSPENDED)
+# Statuses a listed release leaves the listing by.
+UNLISTING = (ReleaseStatus.WITHDRAWN, ReleaseStatus.SUPERSEDED, ReleaseStatus.REJECTED)
 # Each point of risk moves a release this far up the queue, as if it had waited longer.
 RISK_WEIGHT = timedelta(hours=2)
 MANIFEST_CODE = "MANIFEST"
@@ -81,6 +83,8 @@ class ListedNames:
             await session.exec(
                 select(Release.service_id)
                 .where(col(Release.status_changed_at) > since - timedelta(seconds=5))
+                # Only moves into or out of the listing matter; review traffic does not.
+                .where(col(Release.status).in_((*LISTED, *UNLISTING)))
                 .distinct()
             )
         ).all()
@@ -407,6 +411,7 @@ async def run_automated_review(platform: Platform, release_id: str) -> str:
                     )
                 ).all()
             }
+        new_states: list[dict[str, Any]] = []
         for release in current:
             found = outcomes[release.id]
             blocking = [
@@ -418,9 +423,21 @@ async def run_automated_review(platform: Platform, release_id: str) -> str:
                 found,
                 new_provider=organisation_of.get(release.service_id) not in listed_organisations,
             )
-            state = states.get(release.id) or ReviewState(release_id=release.id)
             now = utcnow()
-            state.risk_score, state.risk_factors, state.automated_at = score, factors, now
+            state = states.get(release.id)
+            row: dict[str, Any] = {
+                "release_id": release.id,
+                "risk_score": score,
+                "risk_factors": factors,
+                "automated_at": now,
+                "queued": not blocking,
+                "queued_at": None if blocking else now,
+                "queue_key": None if blocking else now - RISK_WEIGHT * score,
+                "claimed_by": None,
+                "lease_expires_at": None,
+                "excluded_reviewers": [],
+                "appealed": False,
+            }
             details: dict[str, Any] = {
                 "findings": len(found),
                 "blocking_failures": sorted({o.code for o in blocking}),
@@ -437,8 +454,6 @@ async def run_automated_review(platform: Platform, release_id: str) -> str:
                     details=details,
                 )
             else:
-                state.queued, state.queued_at = True, now
-                state.queue_key = now - RISK_WEIGHT * score
                 transition(
                     session,
                     release,
@@ -447,6 +462,22 @@ async def run_automated_review(platform: Platform, release_id: str) -> str:
                     actor_id=None,
                     details=details,
                 )
-            session.add(state)
+            if state is None:
+                new_states.append(row)
+            else:
+                # A re-run (say after a crash) keeps the claim and exclusion history it has.
+                for key in (
+                    "risk_score",
+                    "risk_factors",
+                    "automated_at",
+                    "queued",
+                    "queued_at",
+                    "queue_key",
+                ):
+                    setattr(state, key, row[key])
+                session.add(state)
+        if new_states:
+            # Core insert: building ORM objects for a batch costs more than the SQL.
+            await session.exec(sa.insert(ReviewState), params=new_states)
         mine = await session.get(Release, release_id)
         return mine.status.value if mine else "missing"
