@@ -45,6 +45,7 @@ MAX_DURATION = 60
 MAX_WARMUP = 10
 WRK_TIMEOUT = "10s"  # a request slower than this counts as a socket timeout, not a latency
 SERVER_START_TIMEOUT = 60.0
+SERVER_SETTLE_TIMEOUT = 120.0  # at most this long for start-up jobs to finish before measuring
 # Far above anything wrk can send in a window: the limiter still runs, but never answers 429.
 UNLIMITED = str(10**9)
 
@@ -135,7 +136,11 @@ def postgres_ticks(database: str) -> int:
             cmdline = (proc / "cmdline").read_bytes()
         except OSError:
             continue
-        if cmdline.startswith(b"postgres:") and f" {database} ".encode() in cmdline:
+        # "postgres: 15/main: postgres <database> 127.0.0.1(port) idle", or an autovacuum worker
+        if (
+            cmdline.startswith(b"postgres:")
+            and database.encode() in cmdline.replace(b"\0", b" ").split()
+        ):
             total += process_ticks(int(proc.name))
     return total
 
@@ -154,6 +159,18 @@ def cpu_busy(seconds: float = 1.0) -> float | None:
     if before is None or after is None or after[1] <= before[1]:
         return None
     return (after[0] - before[0]) / (after[1] - before[1])
+
+
+def wait_idle(pid: int, *, timeout: float = SERVER_SETTLE_TIMEOUT) -> float | None:
+    """Wait for the server's start-up jobs (sweeps, recovery) to finish: until it uses under 5%
+    of a core for a second. Returns the seconds waited, or None if it was still busy."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = process_ticks(pid)
+        time.sleep(1.0)
+        if (process_ticks(pid) - before) / CLOCK_TICKS < 0.05:
+            return time.monotonic() - started
+    return None
 
 
 @dataclass
@@ -541,6 +558,7 @@ class Report:
     threads: int
     machine: dict[str, Any]
     load_seconds: float = 0.0
+    settle_seconds: float | None = None  # the server's start-up work, before measuring
     rows: dict[str, int] = field(default_factory=dict)
     baseline: dict[str, float] = field(default_factory=dict)
     results: list[Measurement] = field(default_factory=list)
@@ -632,6 +650,12 @@ def summary(report: Report) -> str:
         f"{report.machine['cpus']} CPUs, {report.started_at}",
         f"loaded {sum(report.rows.values())} rows in {report.load_seconds:.1f} s: "
         + ", ".join(f"{k} {v}" for k, v in report.rows.items()),
+        "server idle "
+        + (
+            f"{report.settle_seconds:.0f} s after start-up"
+            if report.settle_seconds is not None
+            else f"NOT YET {SERVER_SETTLE_TIMEOUT:.0f} s after start-up"
+        ),
         f"/healthz baseline (mean of first and last run): {b['requests_per_second']:.0f} req/s, "
         f"p50 {_ms(b['p50_ms'])}, p99 {_ms(b['p99_ms'])}; drift between the two "
         f"{b['drift'] * 100:.0f}%",
@@ -651,6 +675,12 @@ def summary(report: Report) -> str:
             "the machine had less than 10% idle, so they took CPU from the run: "
             + ", ".join(disturbed)
             + ". Those rows are not worth recording."
+        )
+    if report.settle_seconds is None:
+        lines.append(
+            f"\nWARNING: the server was still busy {SERVER_SETTLE_TIMEOUT:.0f} s after start-up "
+            "(background jobs working through the loaded data?), so it competed with the "
+            "measured requests."
         )
     if b["drift"] > 0.2:
         lines.append(
@@ -778,6 +808,9 @@ def run(args: argparse.Namespace) -> Report:
         others = [t for t in targets if t is not baseline]
         log_path = work / "server.log"
         server = s.enter_context(running_server(env, port, log_path))
+        report.settle_seconds = wait_idle(server.pid)
+        if report.settle_seconds is None:
+            log(f"WARNING: the server was still busy {SERVER_SETTLE_TIMEOUT:.0f} s after start")
         log(f"server up on {base_url}; {len(others) + 2} runs of {args.duration} s each")
         database = database_url.rsplit("/", 1)[1] if args.backend == "postgresql" else None
         meter = CpuMeter(server.pid, database)

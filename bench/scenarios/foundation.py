@@ -1,9 +1,15 @@
 """The foundation: accounts, organisations, services and releases, and the public guideline reads.
 
-`size` services, each with one submitted release whose manifest is one of the valid test
-fixtures (renamed per row), spread over size/10 organisations with one provider (the owner)
-each; the published guideline version 2026.1 with the demo guidelines, every demo scope and
-kitemark scheme, and every scope the fixtures name.
+`size` services, each with one release whose manifest is one of the valid test fixtures
+(renamed per row), spread over size/10 organisations with one provider (the owner) each; the
+published guideline version 2026.1 with the demo guidelines, every demo scope and kitemark
+scheme, and every scope the fixtures name.
+
+The releases were submitted and then withdrawn by their provider: a state no background job
+touches. Submitted releases would be picked up by the server's automated-review recovery sweep
+(1,000 at start-up and every five minutes), which would compete with the requests being
+measured. Outside the review queue, the provider's release view reads the same rows whatever
+the status.
 """
 
 from __future__ import annotations
@@ -241,7 +247,7 @@ async def load(database_url: str, size: int) -> Context:
             )
         )
 
-    # Services, each with release 1 in `submitted`, as POST .../releases leaves it.
+    # Services, each with release 1: submitted, then withdrawn by the provider.
     service_times = spread(size, days=300, now=now)
     services: list[dict[str, Any]] = []
     releases: list[dict[str, Any]] = []
@@ -252,6 +258,7 @@ async def load(database_url: str, size: int) -> Context:
         stem, template = manifests[i % len(manifests)]
         name = f"{template['name']} {i}"
         service_id, release_id, slug = new_id("svc"), new_id("rel"), f"{stem}-{i}"
+        withdrawn_at = min(at + timedelta(days=2), now)
         services.append(
             {
                 "id": service_id,
@@ -269,11 +276,11 @@ async def load(database_url: str, size: int) -> Context:
                 "number": 1,
                 "manifest": rename(template, name=name),
                 "guideline_version_id": version_id,
-                "status": ReleaseStatus.SUBMITTED,
+                "status": ReleaseStatus.WITHDRAWN,
                 "previous_release_id": None,
                 "submitted_by": owner,
                 "created_at": at,
-                "status_changed_at": at,
+                "status_changed_at": withdrawn_at,
             }
         )
         events.append(
@@ -302,6 +309,23 @@ async def load(database_url: str, size: int) -> Context:
                     "guideline_version": GUIDELINE_VERSION,
                 },
                 at=at,
+            )
+        )
+        events.append(
+            event_row(
+                "release:status:changed",
+                subject_type="release",
+                subject_id=release_id,
+                actor_id=owner,
+                body={
+                    "service_id": service_id,
+                    "from": ReleaseStatus.SUBMITTED.value,
+                    "to": ReleaseStatus.WITHDRAWN.value,
+                    "action": "withdraw",
+                    "actor": Actor.PROVIDER.value,
+                    "reason": "Resubmitting after our accessibility audit",
+                },
+                at=withdrawn_at,
             )
         )
 
