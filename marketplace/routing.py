@@ -45,6 +45,12 @@ Handler = Callable[..., Awaitable[Any]]
 _INJECTED = {"request", "session", "principal", "body", "query", "platform"}
 
 
+class Input(BaseModel):
+    """Base of request models: an unknown field is an error (422 at its pointer), not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Output(BaseModel):
     """Base of response models: fields with defaults are still always sent, so mark them required."""
 

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +20,7 @@ from marketplace.releases.lifecycle import ReleaseStatus
 from marketplace.releases.models import Release, Service
 from marketplace.releases.services import visible_release
 from marketplace.releases.views import ReleaseOut, release_out
-from marketplace.routing import Auth, Output, Router
+from marketplace.routing import Auth, Input, Output, Router
 from review import services
 from review.checks import REGISTRY
 from review.models import Decision, Finding, FindingResult, FindingSource, Outcome, ReviewState
@@ -134,17 +134,13 @@ class ReviewerRelease(ReleaseDetail):
     decisions: list[DecisionOut]
 
 
-class FindingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class FindingIn(Input):
     code: str = Field(max_length=20)
     result: FindingResult
     note: str | None = Field(default=None, max_length=2000)
 
 
-class DecisionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class DecisionIn(Input):
     outcome: Outcome
     findings: list[FindingIn] = Field(max_length=300)
     kitemarks: list[str] = Field(default_factory=list, max_length=20)
@@ -152,16 +148,12 @@ class DecisionIn(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
 
 
-class SecondApprovalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SecondApprovalIn(Input):
     outcome: Outcome = Outcome.APPROVE
     note: str | None = Field(default=None, max_length=5000)
 
 
-class AppealIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class AppealIn(Input):
     reason: str = Field(min_length=10, max_length=5000, pattern=r"\S")
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -17,16 +17,12 @@ from marketplace.auth import Principal
 from marketplace.db import utcnow
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
-from marketplace.routing import Auth, Output, Router
+from marketplace.routing import Auth, Input, Output, Router
 
 router = Router("accounts")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AccountCreate(Strict):
+class AccountCreate(Input):
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
     display_name: str = Field(min_length=1, max_length=100, pattern=r"\S")
@@ -51,7 +47,7 @@ class AccountOut(Output):
         )
 
 
-class LoginIn(Strict):
+class LoginIn(Input):
     email: str = Field(min_length=1, max_length=254)
     password: str = Field(min_length=1, max_length=1024)
 
@@ -62,7 +58,7 @@ class LoginOut(Output):
     expires_in: int = Field(description="seconds until the token expires")
 
 
-class ApiTokenCreate(Strict):
+class ApiTokenCreate(Input):
     name: str = Field(min_length=1, max_length=100, pattern=r"\S")
     expires_in_days: int = Field(ge=1, le=3650)
     scopes: list[TokenScope] = Field(min_length=1, max_length=10)
@@ -92,7 +88,7 @@ class ApiTokenOut(Output):
         )
 
 
-class RolesIn(Strict):
+class RolesIn(Input):
     roles: list[Literal["reviewer", "admin"]] = Field(
         max_length=2, description="the privileged roles the account should have (replaces them)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -26,7 +26,7 @@ from marketplace.guidelines.models import (
 )
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
-from marketplace.routing import Auth, Output, Router
+from marketplace.routing import Auth, Input, Output, Router
 
 router = Router("guidelines")
 admin_router = Router("admin")
@@ -37,11 +37,7 @@ SCOPE_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$"
 TEXT = r"\S"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class GuidelineIn(Strict):
+class GuidelineIn(Input):
     code: str = Field(pattern=CODE, description="e.g. PRIV-1")
     title: str = Field(min_length=3, max_length=200, pattern=TEXT)
     text: str = Field(min_length=10, max_length=10000, pattern=TEXT)
@@ -64,13 +60,13 @@ class GuidelineIn(Strict):
         )
 
 
-class VersionCreate(Strict):
+class VersionCreate(Input):
     version: str = Field(pattern=r"^[0-9]{4}\.[0-9]{1,3}$", description="e.g. 2026.1")
     title: str = Field(min_length=3, max_length=200, pattern=TEXT)
     guidelines: list[GuidelineIn] = Field(min_length=1, max_length=300)
 
 
-class VersionReplace(Strict):
+class VersionReplace(Input):
     title: str = Field(min_length=3, max_length=200, pattern=TEXT)
     guidelines: list[GuidelineIn] = Field(min_length=1, max_length=300)
 
@@ -127,7 +123,7 @@ async def _version_out(session: AsyncSession, version: GuidelineVersion) -> Vers
     )
 
 
-class ScopeIn(Strict):
+class ScopeIn(Input):
     name: str = Field(pattern=SCOPE_NAME, max_length=100, description="e.g. income.verify")
     title: str = Field(min_length=3, max_length=200, pattern=TEXT)
     description: str = Field(min_length=10, max_length=2000, pattern=TEXT)
@@ -163,7 +159,7 @@ class ScopeQuery(ListQuery):
     data_owner: str | None = Field(default=None, max_length=200)
 
 
-class SchemeIn(Strict):
+class SchemeIn(Input):
     slug: str = Field(pattern=SLUG, max_length=60)
     title: str = Field(min_length=3, max_length=200, pattern=TEXT)
     description: str = Field(min_length=10, max_length=5000, pattern=TEXT)
@@ -191,7 +187,7 @@ class SchemeOut(Output):
         )
 
 
-class DataApiIn(Strict):
+class DataApiIn(Input):
     name: str = Field(min_length=2, max_length=200, pattern=TEXT)
     data_owner: str = Field(min_length=2, max_length=200, pattern=TEXT)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,14 +14,12 @@ from marketplace.auth import Principal
 from marketplace.organisations import services
 from marketplace.organisations.models import MemberRole, Membership, Organisation
 from marketplace.pagination import ListQuery, Page, paginate
-from marketplace.routing import Output, Router
+from marketplace.routing import Input, Output, Router
 
 router = Router("organisations")
 
 
-class OrganisationCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OrganisationCreate(Input):
     name: str = Field(min_length=2, max_length=120, pattern=r"\S")
     contact_email: str = Field(min_length=3, max_length=254)
     company_number: str | None = Field(
@@ -29,9 +27,7 @@ class OrganisationCreate(BaseModel):
     )
 
 
-class MemberIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MemberIn(Input):
     email: str = Field(min_length=3, max_length=254)
     role: Literal["owner", "developer"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, func, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace import errors
@@ -221,13 +221,3 @@ def manifest_changes(previous: dict[str, Any], current: dict[str, Any]) -> list[
     """Top-level manifest fields that differ from the previous release (added, removed or changed)."""
     keys = sorted(set(previous) | set(current))
     return [f"/{k}" for k in keys if previous.get(k) != current.get(k)]
-
-
-async def release_count(session: AsyncSession, service_id: str) -> int:
-    return int(
-        (
-            await session.exec(
-                select(func.count()).select_from(Release).where(Release.service_id == service_id)
-            )
-        ).one()
-    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import JSONResponse
@@ -19,15 +19,13 @@ from marketplace.releases import services
 from marketplace.releases.lifecycle import ReleaseStatus
 from marketplace.releases.manifest import manifest_schema
 from marketplace.releases.models import Release, Service
-from marketplace.routing import Auth, Output, Router
+from marketplace.routing import Auth, Input, Output, Router
 
 router = Router("services")
 schema_router = Router("guidelines")
 
 
-class ServiceCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ServiceCreate(Input):
     slug: str = Field(
         min_length=3,
         max_length=60,
@@ -64,17 +62,13 @@ class ServiceOut(Output):
     releases: list[ReleaseSummary] = Field(description="newest first")
 
 
-class ReleaseSubmit(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ReleaseSubmit(Input):
     manifest: dict[str, Any] = Field(
         description="the service manifest; see GET /v1/schemas/service-manifest"
     )
 
 
-class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WithdrawIn(Input):
     reason: str | None = Field(default=None, max_length=1000)
 
 

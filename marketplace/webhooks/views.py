@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -14,16 +14,14 @@ from marketplace.auth import Principal
 from marketplace.organisations.services import visible_organisation
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
-from marketplace.routing import Output, Router
+from marketplace.routing import Input, Output, Router
 from marketplace.webhooks import services
 from marketplace.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 router = Router("organisations")
 
 
-class WebhookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WebhookIn(Input):
     url: str = Field(
         min_length=8, max_length=2000, description="https (loopback http in development)"
     )
