@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -174,3 +176,55 @@ async def settle(app: Starlette, rounds: int = 20) -> None:
         raise AssertionError("background jobs did not settle")
     finally:
         await redis.aclose()
+
+
+@dataclass
+class Receiver:
+    """A real webhook receiver on 127.0.0.1: what it received, and how often to fail first."""
+
+    url: str
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    fail_first: int = 0
+    calls: int = 0
+
+
+@asynccontextmanager
+async def running_receiver() -> AsyncIterator[Receiver]:
+    """Serve POST /hooks on a free loopback port: 503 for the first `fail_first` calls, then 204."""
+    import asyncio
+    import socket
+
+    import uvicorn
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    state = Receiver(url=f"http://127.0.0.1:{port}/hooks")
+
+    async def hooks(request: Request) -> Response:
+        state.calls += 1
+        if state.calls <= state.fail_first:
+            return Response("try later", status_code=503)
+        state.received.append((dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            Starlette(routes=[Route("/hooks", hooks, methods=["POST"])]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        await task

@@ -2,66 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
-import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-from testkit import Actor, AppFactory, SignUp, assert_problem, client_for, manifest_fixture, settle
+from testkit import (
+    Actor,
+    AppFactory,
+    Receiver,
+    SignUp,
+    assert_problem,
+    client_for,
+    manifest_fixture,
+    running_receiver,
+    settle,
+)
 
 from marketplace.webhooks.signing import verify
 
 SECRET = "a-shared-secret-for-signing-webhooks"
 
 
-@dataclass
-class Receiver:
-    url: str
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    fail_first: int = 0
-    calls: int = 0
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    state = Receiver(url=f"http://127.0.0.1:{port}/hooks")
-
-    async def hooks(request: Request) -> Response:
-        state.calls += 1
-        if state.calls <= state.fail_first:
-            return Response("try later", status_code=503)
-        state.received.append((dict(request.headers), await request.body()))
-        return Response(status_code=204)
-
-    server = uvicorn.Server(
-        uvicorn.Config(
-            Starlette(routes=[Route("/hooks", hooks, methods=["POST"])]),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    yield state
-    server.should_exit = True
-    await task
+    async with running_receiver() as state:
+        yield state
 
 
 async def test_set_get_and_delete(
