@@ -1,1 +1,1 @@
-"""Trust: kitemark grants and credentials, scope grants, the OAuth server, the transparency log (issue #4)."""
+"""Trust: kitemark grants and signed credentials, scope grants, the OAuth 2 authorization server, consents."""

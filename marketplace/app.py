@@ -12,6 +12,10 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kitemarks.assembly import start_kitemarks
+from kitemarks.oauth.views import oauth_routes
+from kitemarks.views import me_router, oauth_router
+from kitemarks.views import router as kitemarks_router
 from marketplace import errors, operations
 from marketplace.accounts import services as account_services
 from marketplace.accounts.views import router as accounts_router
@@ -43,6 +47,9 @@ ROUTERS = [
     webhooks_router,
     review_provider_router,
     review_router,
+    kitemarks_router,
+    oauth_router,
+    me_router,
 ]
 
 
@@ -100,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         platform.sealer.load()
+        await start_kitemarks(platform)
         await bootstrap_admin(platform)
         await platform.jobs.start()
         try:
@@ -109,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     routes = [
         *starlette_routes(ops),
+        *oauth_routes(),
         Route("/healthz", operations.healthz, methods=["GET"], include_in_schema=False),
         Route("/readyz", operations.readyz, methods=["GET"], include_in_schema=False),
         Route("/metrics", operations.metrics, methods=["GET"], include_in_schema=False),

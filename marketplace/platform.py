@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from marketplace.db import Database
 from marketplace.jobs import ArqQueue, InProcessQueue, JobQueue, JobRegistry
 from marketplace.passwords import Passwords
 from marketplace.ratelimit import CounterStore, counter_store_for
+from marketplace.releases.approval import ApprovalHook
 from marketplace.sealing import Sealer
 from marketplace.settings import Settings
 
@@ -27,6 +29,12 @@ class Platform:
     check_ids: frozenset[str] = frozenset()
     # Per-process caches that capabilities keep (e.g. the confusable-name index).
     caches: dict[str, Any] = field(default_factory=dict)
+    # The approval hand-over (publish, grants, OAuth client); the assembly installs it.
+    on_approval: ApprovalHook | None = None
+    # Capabilities' long-lived helpers (the key ring, the access-log writer), by name.
+    services: dict[str, Any] = field(default_factory=dict)
+    # Called on close, newest first (capabilities' background writers).
+    on_close: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Verified bearer tokens (by hash) and cacheable GET responses; see marketplace/cache.py.
     principals: TTLCache[str, Any] = field(init=False)
     responses: TTLCache[tuple[str, str, str], tuple[int, bytes]] = field(init=False)
@@ -51,6 +59,8 @@ class Platform:
         )
 
     async def close(self) -> None:
+        for closer in reversed(self.on_close):
+            await closer()
         await self.jobs.close()
         await self.counters.close()
         await self.db.dispose()

@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     webhook_backoff_seconds: float = Field(default=30.0, gt=0)
+    # Signing keys for kitemark credentials and consent receipts: a PEM file (the same on every
+    # host), or unset to generate one into <data dir>/signing-keys on first start.
+    signing_key_file: Path | None = None
+    # OAuth 2: lifetimes of authorization codes, access tokens issued to services, refresh
+    # tokens; consents last at most this long (the citizen picks up to it).
+    oauth_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    oauth_access_token_ttl_seconds: int = Field(default=600, ge=60, le=86400)
+    oauth_refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    consent_max_days: int = Field(default=365, ge=1, le=3650)
+    # Providers hear (webhook kitemark.expiring) this many days before a kitemark expires.
+    kitemark_expiry_warning_days: int = Field(default=30, ge=1)
 
     @field_validator("base_url")
     @classmethod
@@ -71,7 +82,12 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @field_validator(
-        "database_url", "redis_url", "bootstrap_admin_email", "secret_key", mode="before"
+        "database_url",
+        "redis_url",
+        "bootstrap_admin_email",
+        "secret_key",
+        "signing_key_file",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

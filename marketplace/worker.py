@@ -23,9 +23,10 @@ QUEUE_NAME = "govstore:queue"
 def job_registry() -> JobRegistry:
     """Every job function the platform has; the app and the worker use the same one."""
     registry = JobRegistry()
+    from kitemarks.tasks import kitemark_jobs
     from review.tasks import review_jobs
 
-    for source in (foundation_jobs, webhook_jobs, review_jobs):
+    for source in (foundation_jobs, webhook_jobs, review_jobs, kitemark_jobs):
         registry.functions.update(source.functions)
         registry.periodic.extend(source.periodic)
     return registry
@@ -46,6 +47,7 @@ def cache_hook(platform: Platform) -> Any:
 
 def build_platform(settings: Settings) -> Platform:
     """A platform with every job and every audit-event hook: the app and the worker both use it."""
+    from kitemarks.assembly import install_kitemarks
     from marketplace.platform import Platform
     from marketplace.webhooks.tasks import dispatch_hook
     from review.checks import REGISTRY
@@ -53,6 +55,7 @@ def build_platform(settings: Settings) -> Platform:
 
     platform = Platform.create(settings, job_registry())
     platform.check_ids = frozenset(REGISTRY)
+    install_kitemarks(platform)
     platform.db.event_hooks.append(cache_hook(platform))
     platform.db.event_hooks.append(submission_hook(platform))
     platform.db.event_hooks.append(dispatch_hook(platform))
@@ -96,7 +99,10 @@ def worker_settings(
     registry = job_registry()
 
     async def startup(ctx: dict[str, Any]) -> None:
+        from kitemarks.assembly import start_kitemarks
+
         ctx["platform"] = build_platform(settings)
+        await start_kitemarks(ctx["platform"])
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         platform = ctx.get("platform")

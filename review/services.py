@@ -18,6 +18,7 @@ from marketplace.events import record_event
 from marketplace.guidelines.models import Guideline, KitemarkScheme, Scope, Sensitivity, Severity
 from marketplace.ids import new_id
 from marketplace.organisations.services import membership_of
+from marketplace.releases.approval import Approval, ApprovalHook
 from marketplace.releases.lifecycle import Actor, ReleaseStatus, transition
 from marketplace.releases.models import Release, Service
 from marketplace.releases.services import visible_release
@@ -236,8 +237,12 @@ async def decide(
     kitemarks: Sequence[str],
     scopes: Sequence[str],
     note: str | None,
+    on_approved: ApprovalHook | None = None,
 ) -> Decision:
-    """Record a reviewer's decision; needs a finding for every blocking guideline."""
+    """Record a reviewer's decision; needs a finding for every blocking guideline.
+
+    A completed approval is handed to `on_approved` in the same transaction (publication).
+    """
     release, _ = await _release_for_reviewer(session, principal, release_id, lock=True)
     actor = actor_for(principal)
     state = await review_state(session, release_id)
@@ -357,6 +362,8 @@ async def decide(
             details=details,
         )
         decision.completed_at = utcnow()
+        if outcome is Outcome.APPROVE:
+            await _hand_over(session, release, decision, on_approved)
     if outcome is Outcome.REJECT:
         state.excluded_reviewers = sorted({*state.excluded_reviewers, principal.account_id})
     state.claimed_by, state.lease_expires_at, state.queued = None, None, False
@@ -379,6 +386,34 @@ async def decide(
     return decision
 
 
+async def _hand_over(
+    session: AsyncSession, release: Release, decision: Decision, on_approved: ApprovalHook | None
+) -> None:
+    """Give a completed approval to the publisher; without one (review alone) it stays `approved`."""
+    if on_approved is None:
+        return
+    await session.flush()
+    results = (
+        await session.exec(
+            select(Finding.code, Finding.result).where(Finding.decision_id == decision.id)
+        )
+    ).all()
+    reviewers = [decision.reviewer_id]
+    if decision.second_reviewer_id:
+        reviewers.append(decision.second_reviewer_id)
+    await on_approved(
+        session,
+        release,
+        Approval(
+            decision_id=decision.id,
+            reviewer_ids=tuple(reviewers),
+            kitemarks=tuple(decision.kitemarks),
+            scopes=tuple(decision.scopes),
+            findings={code: str(result) for code, result in results},
+        ),
+    )
+
+
 async def latest_decision(session: AsyncSession, release_id: str) -> Decision | None:
     return (
         await session.exec(
@@ -397,6 +432,7 @@ async def second_approval(
     *,
     outcome: Outcome,
     note: str | None,
+    on_approved: ApprovalHook | None = None,
 ) -> Decision:
     """A second, different reviewer confirms (or overturns) an approval of high-sensitivity scopes."""
     release, _ = await _release_for_reviewer(session, principal, release_id, lock=True)
@@ -433,6 +469,8 @@ async def second_approval(
     decision.second_note = note
     decision.completed_at = utcnow()
     session.add(decision)
+    if outcome is Outcome.APPROVE:
+        await _hand_over(session, release, decision, on_approved)
     if outcome is Outcome.REJECT:
         state = await review_state(session, release_id)
         state.excluded_reviewers = sorted(

@@ -325,7 +325,11 @@ async def release_claim(session: AsyncSession, principal: Principal, release_id:
     errors=(403, 404, 409, 422),
 )
 async def decide(
-    session: AsyncSession, principal: Principal, release_id: str, body: DecisionIn
+    session: AsyncSession,
+    platform: Platform,
+    principal: Principal,
+    release_id: str,
+    body: DecisionIn,
 ) -> DecisionOut:
     """Approve, reject or request changes, with a finding for every blocking guideline.
 
@@ -341,6 +345,7 @@ async def decide(
         kitemarks=body.kitemarks,
         scopes=body.scopes,
         note=body.note,
+        on_approved=platform.on_approval,
     )
     return DecisionOut.of(decision)
 
@@ -352,12 +357,21 @@ async def decide(
     errors=(403, 404, 409, 422),
 )
 async def second_approval(
-    session: AsyncSession, principal: Principal, release_id: str, body: SecondApprovalIn | None
+    session: AsyncSession,
+    platform: Platform,
+    principal: Principal,
+    release_id: str,
+    body: SecondApprovalIn | None,
 ) -> DecisionOut:
     """A different reviewer confirms the approval, or rejects or requests changes with a note."""
     body = body or SecondApprovalIn()
     decision = await services.second_approval(
-        session, principal, release_id, outcome=body.outcome, note=body.note
+        session,
+        principal,
+        release_id,
+        outcome=body.outcome,
+        note=body.note,
+        on_approved=platform.on_approval,
     )
     return DecisionOut.of(decision)
 

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kitemarks.assembly import install_kitemarks, start_kitemarks
 from marketplace import errors
 from marketplace.accounts import services as accounts
 from marketplace.accounts.models import BASE_ROLES, Account, Role, TokenKind
@@ -131,6 +132,7 @@ async def _review_demo(platform: Platform, data: dict[str, Any]) -> list[str]:
                     kitemarks=plan.get("kitemarks", []),
                     scopes=plan.get("scopes", []),
                     note=plan.get("note"),
+                    on_approved=platform.on_approval,
                 )
                 if decision.needs_second_approval:
                     await review.second_approval(
@@ -139,6 +141,7 @@ async def _review_demo(platform: Platform, data: dict[str, Any]) -> list[str]:
                         release.id,
                         outcome=Outcome.APPROVE,
                         note="Second reviewer: agreed.",
+                        on_approved=platform.on_approval,
                     )
                 done.append("review decisions")
     return done
@@ -148,12 +151,14 @@ async def load_demo(settings: Settings) -> list[str]:
     """Create whatever of the demo set is missing; returns a summary, one line per kind."""
     data = demo_data()
     platform = Platform.create(settings)
+    install_kitemarks(platform)
     created: dict[str, int] = {}
 
     def count(kind: str) -> None:
         created[kind] = created.get(kind, 0) + 1
 
     try:
+        await start_kitemarks(platform)
         async with platform.db.transaction() as session:
             people = await _accounts(platform, session, data)
             admin = _acting_as(next(a for a in people.values() if Role.ADMIN.value in a.roles))

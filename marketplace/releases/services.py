@@ -221,3 +221,37 @@ def manifest_changes(previous: dict[str, Any], current: dict[str, Any]) -> list[
     """Top-level manifest fields that differ from the previous release (added, removed or changed)."""
     keys = sorted(set(previous) | set(current))
     return [f"/{k}" for k in keys if previous.get(k) != current.get(k)]
+
+
+async def suspend_service(
+    session: AsyncSession, principal: Principal, service_id: str, action: str, reason: str
+) -> Release:
+    """Suspend (reviewers, admins) or reinstate (admins) a service's published release.
+
+    Its OAuth client works only while that release is published, so tokens stop (or start)
+    being issued and answering active at once.
+    """
+    principal.require_role(Role.REVIEWER, Role.ADMIN)
+    actor = Actor.ADMIN if principal.has_role(Role.ADMIN) else Actor.REVIEWER
+    service = await session.get(Service, service_id)
+    if service is None:
+        raise errors.NotFound("no such service")
+    if await membership_of(session, service.organisation_id, principal.account_id) is not None:
+        raise errors.Forbidden("you cannot act on a service of your own organisation")
+    source = ReleaseStatus.PUBLISHED if action == "suspend" else ReleaseStatus.SUSPENDED
+    release = (
+        await session.exec(
+            select(Release)
+            .where(Release.service_id == service_id)
+            .where(Release.status == source)
+            .with_for_update()
+        )
+    ).first()
+    if release is None:
+        raise errors.InvalidTransition(
+            "none",
+            "suspended" if action == "suspend" else "published",
+            f"the service has no {source.value} release to {action}",
+        )
+    transition(session, release, action, actor=actor, actor_id=principal.account_id, reason=reason)
+    return release

@@ -97,7 +97,7 @@ class ReleaseOut(Output):
     history: list[HistoryEntry]
 
 
-async def _service_out(session: AsyncSession, service: Service) -> ServiceOut:
+async def service_out(session: AsyncSession, service: Service) -> ServiceOut:
     releases = (
         await session.exec(
             select(Release)
@@ -174,7 +174,7 @@ async def create_service(
     service = await services.create_service(
         session, principal, org_id, slug=body.slug, name=body.name
     )
-    return await _service_out(session, service)
+    return await service_out(session, service)
 
 
 @router.get(
@@ -192,17 +192,7 @@ async def list_services(
         key_of=lambda s: [s.id],
         query=query,
     )
-    return Page[ServiceOut](
-        items=[await _service_out(session, s) for s in rows], next_cursor=cursor
-    )
-
-
-@router.get("/v1/services/{service_id}", summary="A service (provider view)", errors=(404,))
-async def get_service(session: AsyncSession, principal: Principal, service_id: str) -> ServiceOut:
-    """Members of the owning organisation only; anyone else gets 404."""
-    return await _service_out(
-        session, await services.visible_service(session, principal, service_id)
-    )
+    return Page[ServiceOut](items=[await service_out(session, s) for s in rows], next_cursor=cursor)
 
 
 @router.post(
@@ -258,5 +248,40 @@ async def withdraw_release(
     """Take a release out of review, or out of the catalogue if published. 409 if already final."""
     release = await services.withdraw_release(
         session, principal, service_id, release_id, body.reason if body else None
+    )
+    return await release_out(session, release)
+
+
+class SuspendIn(Input):
+    reason: str = Field(min_length=3, max_length=1000, pattern=r"\S")
+
+
+@router.post(
+    "/v1/services/{service_id}/suspend",
+    summary="Suspend a service",
+    scope=TokenScope.REVIEW_WRITE,
+    errors=(403, 404, 409, 422),
+)
+async def suspend_service(
+    session: AsyncSession, principal: Principal, service_id: str, body: SuspendIn
+) -> ReleaseOut:
+    """Reviewers and admins, with a reason: it leaves the catalogue and its tokens stop working
+    at the next token request and the next introspection."""
+    release = await services.suspend_service(session, principal, service_id, "suspend", body.reason)
+    return await release_out(session, release)
+
+
+@router.post(
+    "/v1/services/{service_id}/reinstate",
+    summary="Reinstate a suspended service",
+    scope=TokenScope.REVIEW_WRITE,
+    errors=(403, 404, 409, 422),
+)
+async def reinstate_service(
+    session: AsyncSession, principal: Principal, service_id: str, body: SuspendIn
+) -> ReleaseOut:
+    """Admins only, with a reason: the suspended release is published again."""
+    release = await services.suspend_service(
+        session, principal, service_id, "reinstate", body.reason
     )
     return await release_out(session, release)

@@ -96,7 +96,7 @@ async def test_demo_is_complete_and_idempotent(settings: Settings) -> None:
             owners = {s.data_owner for s in (await session.exec(select(Scope))).all()}
         assert len(tiers) == 3 and len(owners) >= 3
         # Every review page has something real to show.
-        assert statuses >= {"approved", "awaiting_review", "changes_requested"}
+        assert statuses >= {"published", "awaiting_review", "changes_requested"}
     finally:
         await platform.close()
 

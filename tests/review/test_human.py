@@ -218,7 +218,9 @@ async def test_approve_low_sensitivity(
     decision = r.json()
     assert decision["outcome"] == "approve" and decision["needs_second_approval"] is False
     view = await provider_view(client, provider, release)
-    assert view["status"] == "approved"
+    # Approval hands over to publication in the same transaction.
+    assert view["status"] == "published"
+    assert [h["action"] for h in view["history"]][-2:] == ["approve", "publish"]
     assert view["decision"]["id"] == decision["id"]
     assert view["queue"] is None
     assert [f for f in view["findings"] if f["source"] == "reviewer"]
@@ -251,7 +253,7 @@ async def test_high_sensitivity_needs_a_second_reviewer(
     r = await client.post(url, json={"note": "Agreed."}, headers=second_reviewer.headers)
     assert r.status_code == 200, r.text
     assert r.json()["second_outcome"] == "approve"
-    assert (await provider_view(client, provider, release))["status"] == "approved"
+    assert (await provider_view(client, provider, release))["status"] == "published"
     assert_problem(await client.post(url, json={}, headers=second_reviewer.headers), 409)
 
 

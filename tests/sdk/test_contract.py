@@ -555,7 +555,7 @@ async def test_a_reviewer_claims_and_approves_a_low_sensitivity_release(
 
     seen = await as_provider.releases.get(release.service_id, release.id)
     assert_fully_modelled(seen)
-    assert seen.status == govstore.ReleaseStatus.APPROVED
+    assert seen.status == govstore.ReleaseStatus.PUBLISHED
     assert seen.decision == decision and seen.queue is None
     by_reviewer = {f.code: f for f in seen.findings if f.source == "reviewer"}
     assert sorted(by_reviewer) == sorted(BLOCKING)
@@ -601,10 +601,10 @@ async def test_a_high_sensitivity_scope_needs_a_second_reviewer(
     assert second.second_outcome == govstore.DecisionOutcome.APPROVE
     assert second.completed_at is not None
     approved = await as_provider.releases.wait(
-        release.service_id, release.id, until=govstore.ReleaseStatus.APPROVED, timeout=0
+        release.service_id, release.id, until=govstore.ReleaseStatus.PUBLISHED, timeout=0
     )
     assert approved.decision == second
-    assert approved.history[-1].action == "second_approve"
+    assert [h.action for h in approved.history][-2:] == ["second_approve", "publish"]
     with pytest.raises(govstore.ConflictError):
         await as_second_reviewer.review.second_approval(release.id)
 
@@ -794,7 +794,7 @@ async def test_webhook_set_get_and_delete(
         assert isinstance(result, govstore.Webhook)
     assert created.secret is not None and created.secret.startswith("whsec_")
     assert (created.organisation_id, created.url) == (org_id, "https://acme.example/hooks")
-    assert created.events == ["release.status_changed"]
+    assert {"release.status_changed", "kitemark.granted", "consent.revoked"} <= set(created.events)
     assert shown.secret is None and shown.url == created.url
     assert replaced.secret is None and replaced.url == "https://acme.example/hooks2"
     assert replaced.created_at == created.created_at

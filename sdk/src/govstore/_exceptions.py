@@ -7,6 +7,8 @@ The tree::
     ├── APITimeoutError              no answer within the timeout
     ├── WaitTimeoutError             `releases.wait` gave up (also a `TimeoutError`)
     ├── WebhookVerificationError     `verify_webhook`: a bad, missing or expired signature
+    ├── CredentialError              `verify_kitemark`: a bad signature, unknown key, expired
+    ├── OAuthError                   the OAuth endpoints refused: `error`, `error_description`
     └── APIStatusError               the server answered 4xx or 5xx (a problem document)
         ├── BadRequestError          400 malformed request
         ├── AuthenticationError      401 no or bad credentials
@@ -42,9 +44,11 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "CredentialError",
     "FieldError",
     "GovStoreError",
     "NotFoundError",
+    "OAuthError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
@@ -111,6 +115,47 @@ class WebhookVerificationError(GovStoreError):
     The signature was missing, malformed, made with another secret or over another
     body, or too old (a replay); or the signed body was not a GovStore event.
     """
+
+
+class CredentialError(GovStoreError):
+    """`verify_kitemark` refused a credential: do not trust what it claims.
+
+    It was malformed, not a kitemark credential, signed by a key the JWKS does not
+    hold, signed over other claims, not yet valid or expired, or from another issuer.
+    """
+
+
+class OAuthError(GovStoreError):
+    """An OAuth endpoint (token, introspection, revocation) refused the request (RFC 6749 §5.2).
+
+    `error` is the OAuth error code, such as `invalid_grant` or `invalid_client`;
+    `error_description` the server's explanation, when it gave one; `status` the HTTP
+    status (400, or 401 for bad client credentials). An answer that is not an OAuth
+    error document is read as one: its `error` is `server_error` for a 5xx, else
+    `invalid_request`.
+    """
+
+    error: str
+    error_description: str | None
+    error_uri: str | None
+    status: int
+    response: httpx.Response
+
+    def __init__(self, response: httpx.Response) -> None:
+        body = _read_problem(response)
+        status = response.status_code
+        self.response = response
+        self.status = status
+        fallback = "server_error" if status >= 500 else "invalid_request"
+        self.error = _str_or(body.get("error"), fallback) or fallback
+        self.error_description = _optional_str(body.get("error_description")) or _optional_str(
+            body.get("detail") or body.get("title")
+        )
+        self.error_uri = _optional_str(body.get("error_uri"))
+        message = f"{status} {self.error}"
+        if self.error_description:
+            message += f": {self.error_description}"
+        super().__init__(message)
 
 
 class APIStatusError(GovStoreError):

@@ -19,6 +19,10 @@ __all__ = [
     "ApiTokenScope",
     "Check",
     "Claim",
+    "Consent",
+    "ConsentReceipt",
+    "ConsentStatus",
+    "ConsentUse",
     "DataApiCredentials",
     "Decision",
     "DecisionOutcome",
@@ -28,12 +32,23 @@ __all__ = [
     "FindingResult",
     "Guideline",
     "GuidelineVersion",
+    "GrantStatus",
     "GuidelineVersionSummary",
+    "Introspection",
+    "Jwks",
+    "Kitemark",
+    "KitemarkClaims",
+    "KitemarkEvidence",
     "KitemarkScheme",
+    "KitemarkStatus",
     "LoginResult",
     "Member",
+    "OAuthClientCredentials",
+    "OAuthClientRegistration",
+    "OAuthServerMetadata",
     "Organisation",
     "OrganisationSummary",
+    "ProviderService",
     "QueueInfo",
     "QueueItem",
     "Release",
@@ -43,7 +58,10 @@ __all__ = [
     "ReleaseSummary",
     "ReviewerRelease",
     "Scope",
+    "ScopeGrant",
     "Service",
+    "ServiceRef",
+    "TokenResponse",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",
@@ -111,6 +129,28 @@ class ApiTokenScope(StrEnum):
     SERVICES_WRITE = "services:write"
     REVIEW_WRITE = "review:write"
     ADMIN_WRITE = "admin:write"
+
+
+class GrantStatus(StrEnum):
+    """Where a kitemark or scope grant stands; `Kitemark.status` compares equal to these.
+
+    A live grant past its expiry reads `expired`; `superseded` means a newer approved
+    release of the service holds the grant now.
+    """
+
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+    SUPERSEDED = "superseded"
+
+
+class ConsentStatus(StrEnum):
+    """Where a citizen's consent stands; `Consent.status` compares equal to these."""
+
+    ACTIVE = "active"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
 
 
 class Account(GovStoreModel):
@@ -282,6 +322,75 @@ class Service(GovStoreModel):
     releases: list[ReleaseSummary] = Field(default_factory=list)
 
 
+class KitemarkEvidence(GovStoreModel):
+    """What one criterion of a kitemark rests on: the evidence `level` accepted, the provider's
+    `reference` to it (if any), and the reviewer's `finding`."""
+
+    criterion: str
+    level: str
+    reference: str | None = None
+    finding: str
+
+
+class Kitemark(GovStoreModel):
+    """A kitemark granted to a service: its status, expiry, evidence and signed credential.
+
+    `status` is a `GrantStatus`; `valid` is true while it is active and not expired.
+    `credential` is a compact JWS (ES256) a verifier checks offline with
+    `govstore.verify_kitemark` and the keys at `/.well-known/jwks.json`; `status_url`
+    says whether it still holds now (suspension and revocation show there at once).
+    """
+
+    id: str
+    service_id: str
+    release_id: str
+    scheme: str
+    status: str
+    valid: bool
+    granted_at: datetime
+    expires_at: datetime
+    status_reason: str | None = None
+    evidence: list[KitemarkEvidence] = Field(default_factory=list)
+    credential: str
+    status_url: str
+
+
+class KitemarkStatus(GovStoreModel):
+    """Whether a kitemark holds now: what a verifier should trust, beyond the credential."""
+
+    status: str
+    valid: bool
+    expires_at: datetime
+
+
+class ScopeGrant(GovStoreModel):
+    """A data scope granted to a service at a `tier`, by a release's approval.
+
+    `status` is a `GrantStatus`; a revoked grant's scope leaves the service's tokens at
+    their next request or introspection.
+    """
+
+    id: str
+    scope: str
+    tier: str
+    status: str
+    release_id: str
+    granted_at: datetime
+    status_reason: str | None = None
+
+
+class ProviderService(Service):
+    """A service in its provider's view: its releases, and what approval gave it.
+
+    `kitemarks` and `scope_grants` are the grants it holds; `oauth_client_id` is None
+    until a release is approved (`services.oauth_client.get` has the client's details).
+    """
+
+    kitemarks: list[Kitemark] = Field(default_factory=list)
+    scope_grants: list[ScopeGrant] = Field(default_factory=list)
+    oauth_client_id: str | None = None
+
+
 # Review: checks, findings, decisions, the queue
 
 
@@ -451,3 +560,178 @@ class WebhookEvent(GovStoreModel):
     event: str
     created_at: datetime
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+# Keys, OAuth and consents
+
+
+class Jwks(GovStoreModel):
+    """The platform's public signing keys (RFC 7517 JWK Set), to verify credentials offline.
+
+    Every key that signs now, and retired keys until what they signed has expired; pass
+    it to `govstore.verify_kitemark`.
+    """
+
+    keys: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class OAuthServerMetadata(GovStoreModel):
+    """The authorization server's metadata (RFC 8414): endpoints and what they support."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    introspection_endpoint: str
+    revocation_endpoint: str
+    jwks_uri: str
+    response_types_supported: list[str] = Field(default_factory=list)
+    response_modes_supported: list[str] = Field(default_factory=list)
+    grant_types_supported: list[str] = Field(default_factory=list)
+    code_challenge_methods_supported: list[str] = Field(default_factory=list)
+    token_endpoint_auth_methods_supported: list[str] = Field(default_factory=list)
+    introspection_endpoint_auth_methods_supported: list[str] = Field(default_factory=list)
+    revocation_endpoint_auth_methods_supported: list[str] = Field(default_factory=list)
+    service_documentation: str | None = None
+
+
+class OAuthClientRegistration(GovStoreModel):
+    """A service's OAuth client: its id, and the redirect URIs and scopes approval gave it.
+
+    `redirect_uris` are exactly as in the approved manifest; `scopes` those the service
+    holds now. `has_secret` is false until `services.oauth_client.rotate_secret` issues one.
+    """
+
+    client_id: str
+    redirect_uris: list[str] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+    has_secret: bool
+    secret_rotated_at: datetime | None = None
+
+
+class OAuthClientCredentials(GovStoreModel):
+    """A service's OAuth client id and a new secret: shown this once only, so store it now."""
+
+    client_id: str
+    client_secret: str
+
+
+class ServiceRef(GovStoreModel):
+    """A service, named: enough to show a citizen who holds their consent."""
+
+    id: str
+    slug: str
+    name: str
+
+
+class ConsentUse(GovStoreModel):
+    """One scope of a consent as the citizen was shown it: what, at which tier, why, how long."""
+
+    scope: str
+    title: str
+    description: str | None = None
+    data_owner: str | None = None
+    tier: str
+    tier_meaning: str | None = None
+    purpose: str
+    purpose_description: str | None = None
+    lawful_basis: str | None = None
+    retention_days: int | None = None
+    shared_with_third_parties: bool | None = None
+    optional: bool | None = None
+
+
+class Consent(GovStoreModel):
+    """A citizen's consent to a service: the scopes it may see, and until when.
+
+    `status` is a `ConsentStatus` (past its expiry it reads `expired`); `ended_at` and
+    `end_reason` are set once it is revoked or has expired.
+    """
+
+    id: str
+    service: ServiceRef
+    scopes: list[str] = Field(default_factory=list)
+    uses: list[ConsentUse] = Field(default_factory=list)
+    status: str
+    granted_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    last_access_at: datetime | None = None
+
+
+class ConsentReceipt(GovStoreModel):
+    """A signed consent receipt: `receipt` is a compact JWS (ES256) over `claims`, the
+    Kantara Consent Receipt v1.1 fields; the keys are at `/.well-known/jwks.json`."""
+
+    receipt: str
+    claims: dict[str, Any] = Field(default_factory=dict)
+
+
+class TokenResponse(GovStoreModel):
+    """The token endpoint's answer (RFC 6749 §5.1), from `OAuthClient`'s grants.
+
+    `scope` is space-separated (`scopes` splits it); `refresh_token` is set for the
+    authorization code and refresh grants, never for client credentials.
+    """
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str = ""
+    refresh_token: str | None = None
+
+    @property
+    def scopes(self) -> list[str]:
+        """The granted scopes, as a list."""
+        return self.scope.split()
+
+
+class Introspection(GovStoreModel):
+    """What the server says of a token (RFC 7662), from `DataApiClient.introspect`.
+
+    Inactive tokens carry nothing but `active=False`. An active one names the `scope`
+    (those of the data API's own data owner only), the service and its `client_id`, the
+    `tiers` of access per scope and, for a citizen's token, `sub` (the account) and
+    `consent_id`.
+    """
+
+    active: bool
+    scope: str | None = None
+    client_id: str | None = None
+    sub: str | None = None
+    exp: datetime | None = None
+    iat: datetime | None = None
+    iss: str | None = None
+    token_type: str | None = None
+    service_id: str | None = None
+    consent_id: str | None = None
+    tiers: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def scopes(self) -> list[str]:
+        """The active scopes, as a list (empty for an inactive token)."""
+        return (self.scope or "").split()
+
+
+class KitemarkClaims(GovStoreModel):
+    """What a verified kitemark credential asserts, from `govstore.verify_kitemark`.
+
+    `sub` is the service's id and `jti` the kitemark's (its grant); `iat`, `nbf` and
+    `exp` are UTC datetimes. `status_url` says whether the kitemark still holds now: a
+    suspension or revocation does not change the credential already issued.
+    """
+
+    iss: str
+    sub: str
+    jti: str
+    iat: datetime
+    nbf: datetime
+    exp: datetime
+    scheme: str
+    scheme_title: str
+    service_slug: str
+    service_name: str
+    release: str
+    release_number: int
+    evidence: list[KitemarkEvidence] = Field(default_factory=list)
+    status_url: str

@@ -1,0 +1,1 @@
+"""Examples that run beside GovStore: programs a department or a service would write."""

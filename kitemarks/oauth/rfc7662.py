@@ -1,0 +1,192 @@
+"""OAuth 2.0 Token Introspection, RFC 7662 (https://www.rfc-editor.org/rfc/rfc7662), for registered data APIs.
+
+The hot path: one indexed query (token, client, release, consent joined by key) through SQLAlchemy
+core, no ORM objects; the data API's credentials and the scope table are cached per process
+briefly. Whether a token is active is decided from live rows on every call, so a revocation,
+suspension or narrowing applies to the very next introspection, in every process.
+
+A data API learns only about the scopes of its own data owner: a token carrying none of them is
+inactive to it. An active answer for a citizen token records one access event per scope, and the
+answer waits until those events are committed (group commit: see access_log.py).
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from kitemarks.models import Consent, ConsentStatus, OAuthClient, OAuthToken
+from kitemarks.oauth.access_log import AccessLogWriter
+from marketplace.auth import hash_token
+from marketplace.db import Database, utcnow
+from marketplace.guidelines.models import DataApi, Scope
+from marketplace.releases.lifecycle import ReleaseStatus
+from marketplace.releases.models import Release
+
+CACHE_SECONDS = 5.0
+INACTIVE: dict[str, Any] = {"active": False}
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.__table__
+    return table
+
+
+_T, _C, _R, _K = _table(OAuthToken), _table(OAuthClient), _table(Release), _table(Consent)
+LOOKUP = (
+    sa.select(
+        _T.c.id,
+        _T.c.scopes,
+        _T.c.expires_at,
+        _T.c.issued_at,
+        _T.c.revoked_at,
+        _T.c.account_id,
+        _T.c.consent_id,
+        _T.c.client_id,
+        _T.c.service_id,
+        _C.c.scopes.label("client_scopes"),
+        _R.c.status.label("release_status"),
+        _K.c.status.label("consent_status"),
+        _K.c.expires_at.label("consent_expires_at"),
+        _K.c.scopes.label("consent_scopes"),
+        _K.c.uses.label("consent_uses"),
+    )
+    .select_from(_T)
+    .join(_C, _C.c.client_id == _T.c.client_id)
+    .join(_R, _R.c.id == _C.c.release_id)
+    .outerjoin(_K, _K.c.id == _T.c.consent_id)
+    .where(_T.c.access_hash == sa.bindparam("access_hash"))
+)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated data API."""
+
+    id: str
+    client_id: str
+    data_owner: str
+
+
+def owner_key(data_owner: str) -> str:
+    return " ".join(data_owner.casefold().split())
+
+
+class Introspector:
+    def __init__(self, db: Database, writer: AccessLogWriter, issuer: str) -> None:
+        self.db = db
+        self.writer = writer
+        self.issuer = issuer
+        self._apis: dict[str, tuple[float, tuple[str, str | None, str, bool] | None]] = {}
+        self._scopes: tuple[float, dict[str, tuple[str, str]]] = (0.0, {})
+
+    async def authenticate(self, client_id: str, secret: str) -> Caller | None:
+        """A registered, enabled data API with that secret (compared in constant time)."""
+        now = time.monotonic()
+        cached = self._apis.get(client_id)
+        if cached is None or now - cached[0] > CACHE_SECONDS:
+            table = _table(DataApi)
+            async with self.db.read_engine.connect() as conn:
+                row = (
+                    await conn.execute(
+                        sa.select(
+                            table.c.id,
+                            table.c.client_secret_hash,
+                            table.c.data_owner,
+                            table.c.disabled_at,
+                        ).where(table.c.client_id == client_id)
+                    )
+                ).first()
+            entry = (row[0], row[1], row[2], row[3] is None) if row else None
+            if len(self._apis) > 10_000:
+                self._apis.clear()
+            cached = self._apis[client_id] = (now, entry)
+        entry = cached[1]
+        # Compare even for an unknown id, so timing does not say which ids exist.
+        expected = entry[1] if entry and entry[1] else "0" * 64
+        matches = hmac.compare_digest(expected, hash_token(secret))
+        if entry is None or not entry[3] or not matches:
+            return None
+        return Caller(entry[0], client_id, entry[2])
+
+    async def _scope_table(self) -> dict[str, tuple[str, str]]:
+        loaded_at, scopes = self._scopes
+        if time.monotonic() - loaded_at > CACHE_SECONDS * 6:
+            table = _table(Scope)
+            async with self.db.read_engine.connect() as conn:
+                rows = (
+                    await conn.execute(sa.select(table.c.name, table.c.tier, table.c.data_owner))
+                ).all()
+            scopes = {
+                r[0]: (str(r[1].value if hasattr(r[1], "value") else r[1]), owner_key(r[2]))
+                for r in rows
+            }
+            self._scopes = (time.monotonic(), scopes)
+        return scopes
+
+    async def introspect(
+        self, caller: Caller, token: str, case_reference: str | None
+    ) -> dict[str, Any]:
+        async with self.db.read_engine.connect() as conn:
+            row = (await conn.execute(LOOKUP, {"access_hash": hash_token(token)})).first()
+        if row is None:
+            return INACTIVE
+        now = utcnow()
+        if row.revoked_at is not None or row.expires_at <= now:
+            return INACTIVE
+        if row.release_status != ReleaseStatus.PUBLISHED:
+            return INACTIVE  # the service is suspended, withdrawn or superseded without a client
+        scopes = set(row.scopes) & set(row.client_scopes)
+        if row.consent_id is not None:
+            if row.consent_status != ConsentStatus.ACTIVE or row.consent_expires_at <= now:
+                return INACTIVE
+            scopes &= set(row.consent_scopes)
+        table = await self._scope_table()
+        mine = owner_key(caller.data_owner)
+        scopes = {s for s in scopes if s in table and table[s][1] == mine}
+        if not scopes:
+            return INACTIVE
+        ordered = sorted(scopes)
+        if row.consent_id is not None and row.account_id is not None:
+            purposes = {u["scope"]: u.get("purpose", "service_delivery") for u in row.consent_uses}
+            await self.writer.record(
+                [
+                    {
+                        "account_id": row.account_id,
+                        "consent_id": row.consent_id,
+                        "service_id": row.service_id,
+                        "token_id": row.id,
+                        "scope": scope,
+                        "tier": table[scope][0],
+                        "purpose": purposes.get(scope, "service_delivery"),
+                        "data_api_id": caller.id,
+                        "case_reference": case_reference,
+                        "created_at": now,
+                    }
+                    for scope in ordered
+                ]
+            )
+        answer: dict[str, Any] = {
+            "active": True,
+            "scope": " ".join(ordered),
+            "client_id": row.client_id,
+            "token_type": "Bearer",
+            "exp": _epoch(row.expires_at),
+            "iat": _epoch(row.issued_at),
+            "iss": self.issuer,
+            "service_id": row.service_id,
+            "tiers": {scope: table[scope][0] for scope in ordered},
+        }
+        if row.account_id is not None:
+            answer["sub"] = row.account_id
+            answer["consent_id"] = row.consent_id
+        return answer
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
