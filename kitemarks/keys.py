@@ -77,12 +77,12 @@ class KeyRing:
                 key = load_key(self.settings.signing_key_file)
                 await _ensure_row(session, key, retire_others=True)
             else:
-                key = await self._newest_local(session) or generate_key(self.directory)
+                key = await self.newest_local(session) or generate_key(self.directory)
                 await _ensure_row(session, key, retire_others=False)
         self._key, self._checked = key, time.monotonic()
         return key
 
-    async def _newest_local(self, session: AsyncSession) -> ECKey | None:
+    async def newest_local(self, session: AsyncSession) -> ECKey | None:
         rows = (
             await session.exec(
                 select(SigningKey)
@@ -104,7 +104,7 @@ class KeyRing:
         if self._key is None:
             # Start-up could not load it (database down): take the newest key we hold, read-only.
             async with self.db.session(write=False) as session:
-                self._key = await self._newest_local(session)
+                self._key = await self.newest_local(session)
             if self._key is None:
                 raise RuntimeError("no signing key: start the server once with the database up")
             self._checked = time.monotonic()
@@ -114,7 +114,7 @@ class KeyRing:
         ):
             self._checked = time.monotonic()
             async with self.db.session(write=False) as session:
-                newest = await self._newest_local(session)
+                newest = await self.newest_local(session)
             if newest is not None:
                 self._key = newest
         return self._key

@@ -110,6 +110,39 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _rotate_keys(settings: Settings) -> tuple[str, str | None]:
+    from kitemarks.keys import KeyRing
+    from marketplace.db import Database
+
+    db = Database(settings)
+    try:
+        ring = KeyRing(settings, db)
+        previous = None
+        if settings.signing_key_file is None:
+            async with db.session(write=False) as session:
+                held = await ring.newest_local(session)
+            previous = str(held.kid) if held is not None else None
+        return await ring.rotate(), previous
+    finally:
+        await db.dispose()
+
+
+def cmd_rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
+    from marketplace.migrate import upgrade
+
+    upgrade(settings)
+    try:
+        kid, previous = asyncio.run(_rotate_keys(settings))
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"new signing key {kid}")
+    if previous:
+        print(f"retired {previous}: it stays in the JWKS until the credentials it signed expire")
+    print("running servers switch to the new key within 30 seconds")
+    return 0
+
+
 def cmd_openapi(settings: Settings, args: argparse.Namespace) -> int:
     from marketplace.app import all_operations
     from marketplace.openapi import build_openapi, render
@@ -148,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_migrate
     )
     sub.add_parser("demo", help="load demo data (idempotent)").set_defaults(func=cmd_demo)
+    sub.add_parser(
+        "rotate-keys", help="make a new signing key current; old public keys stay published"
+    ).set_defaults(func=cmd_rotate_keys)
     admin = sub.add_parser("create-admin", help="create an admin account, or promote one")
     admin.add_argument("email")
     admin.add_argument("--password", help="omit to be prompted (or get a generated one)")

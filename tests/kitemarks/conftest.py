@@ -99,9 +99,7 @@ def publish(
         assert detail.json()["status"] == "awaiting_review", [
             (f["code"], f["message"]) for f in detail.json()["findings"] if f["result"] == "fail"
         ]
-        r = await client.post(
-            f"/v1/review/releases/{release_id}/claim", headers=reviewer.headers
-        )
+        r = await client.post(f"/v1/review/releases/{release_id}/claim", headers=reviewer.headers)
         assert r.status_code == 200, r.text
         r = await client.post(
             f"/v1/review/releases/{release_id}/decision",
