@@ -32,8 +32,9 @@ REFRESH_SECONDS = 30.0
 
 
 def _key_id(key: ECKey) -> str:
-    # RFC 7638 thumbprint: the same key always has the same kid, on every host.
-    return str(key.thumbprint())
+    # From the RFC 7638 thumbprint: the same key has the same kid on every host. The prefix
+    # keeps file names from starting with "-" (base64url may).
+    return f"es256-{key.thumbprint()}"
 
 
 def generate_key(directory: Path) -> ECKey:

@@ -376,6 +376,10 @@ def metadata(base_url: str) -> dict[str, Any]:
 
 def _guarded(handler: Any) -> Any:
     async def run(request: Request) -> Response:
+        platform: Platform = request.app.state.platform
+        declared = request.headers.get("content-length", "0")
+        if not declared.isdigit() or int(declared) > platform.settings.max_body_bytes:
+            return oauth_error(413, "invalid_request", "the request body is too large")
         try:
             return await handler(request)  # type: ignore[no-any-return]
         except OAuth2Error as exc:

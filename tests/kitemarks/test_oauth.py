@@ -388,3 +388,41 @@ async def test_revoking_a_scope_grant_narrows_tokens(
         auth=svc.basic,
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_scope"
+
+
+async def test_two_exchanges_racing_for_one_code_leave_one_winner(
+    client: httpx.AsyncClient, publish: Publish, citizen: Actor
+) -> None:
+    import asyncio
+
+    svc = await publish()
+    flow = await consent_flow(client, citizen, svc)
+    first, second = await asyncio.gather(exchange(client, svc, flow), exchange(client, svc, flow))
+    assert sorted([first.status_code, second.status_code]) == [200, 400]
+    loser = first if first.status_code == 400 else second
+    assert loser.json()["error"] == "invalid_grant"
+
+
+async def test_malformed_requests_get_oauth_errors(
+    client: httpx.AsyncClient, publish: Publish, hmrc: DataApi
+) -> None:
+    svc = await publish()
+    r = await client.post(
+        "/oauth/token",
+        content=b"\xff\xfe",
+        auth=svc.basic,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code in (400, 401) and "error" in r.json()
+    r = await client.post("/oauth/token", json={"grant_type": "client_credentials"}, auth=svc.basic)
+    assert r.status_code == 400 and r.json()["error"] in {
+        "invalid_request",
+        "unsupported_grant_type",
+    }
+    r = await client.post(
+        "/oauth/introspect", data={"token": "x" * 10, "case_reference": "c" * 201}, auth=hmrc.basic
+    )
+    assert r.status_code == 400
+    r = await client.post("/oauth/token", content=b"a" * (2 * 1024 * 1024), auth=svc.basic)
+    assert r.status_code == 413
+    assert (await client.get("/oauth/token")).status_code == 405
