@@ -6,6 +6,7 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -125,6 +126,94 @@ SERVICE = {
     "created_at": CREATED,
     "releases": [RELEASE_SUMMARY],
 }
+EVIDENCE = {
+    "criterion": "PRIV-1",
+    "level": "self_assertion",
+    "reference": "DPIA v3",
+    "finding": "pass",
+}
+KITEMARK = {
+    "id": "kmk_1",
+    "service_id": "svc_1",
+    "release_id": "rel_1",
+    "scheme": "privacy-assured",
+    "status": "active",
+    "valid": True,
+    "granted_at": CREATED,
+    "expires_at": "2027-01-02T03:04:05Z",
+    "status_reason": None,
+    "evidence": [EVIDENCE],
+    "credential": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+    "status_url": "http://govstore.test/v1/kitemarks/kmk_1/status",
+}
+KITEMARK_STATUS = {"status": "active", "valid": True, "expires_at": "2027-01-02T03:04:05Z"}
+SCOPE_GRANT = {
+    "id": "sgr_1",
+    "scope": "income.verify",
+    "tier": "status",
+    "status": "active",
+    "release_id": "rel_1",
+    "granted_at": CREATED,
+    "status_reason": None,
+}
+PROVIDER_SERVICE = {
+    **SERVICE,
+    "kitemarks": [KITEMARK],
+    "scope_grants": [SCOPE_GRANT],
+    "oauth_client_id": "gsc_1",
+}
+OAUTH_CLIENT = {
+    "client_id": "gsc_1",
+    "redirect_uris": ["https://acme.test/callback"],
+    "scopes": ["income.verify"],
+    "has_secret": True,
+    "secret_rotated_at": CREATED,
+}
+JWKS = {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k1", "alg": "ES256"}]}
+METADATA = {
+    "issuer": "http://govstore.test",
+    "authorization_endpoint": "http://govstore.test/oauth/authorize",
+    "token_endpoint": "http://govstore.test/oauth/token",
+    "introspection_endpoint": "http://govstore.test/oauth/introspect",
+    "revocation_endpoint": "http://govstore.test/oauth/revoke",
+    "jwks_uri": "http://govstore.test/.well-known/jwks.json",
+    "response_types_supported": ["code"],
+    "response_modes_supported": ["query"],
+    "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+    "code_challenge_methods_supported": ["S256"],
+    "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+    "introspection_endpoint_auth_methods_supported": ["client_secret_basic"],
+    "revocation_endpoint_auth_methods_supported": ["client_secret_basic"],
+    "service_documentation": "http://govstore.test/docs",
+}
+CONSENT = {
+    "id": "con_1",
+    "service": {"id": "svc_1", "slug": "acme-gp", "name": "Acme GP Online"},
+    "scopes": ["income.verify"],
+    "uses": [
+        {
+            "scope": "income.verify",
+            "title": "Verify income",
+            "description": "Yes or no",
+            "data_owner": "HMRC",
+            "tier": "status",
+            "tier_meaning": "a yes or no answer",
+            "purpose": "service_delivery",
+            "purpose_description": "Check eligibility",
+            "lawful_basis": "consent",
+            "retention_days": 30,
+            "shared_with_third_parties": False,
+            "optional": False,
+        }
+    ],
+    "status": "active",
+    "granted_at": CREATED,
+    "expires_at": "2026-04-02T03:04:05Z",
+    "ended_at": None,
+    "end_reason": None,
+    "last_access_at": None,
+}
+RECEIPT = {"receipt": "eyJhbGciOiJFUzI1NiJ9.e30.c2ln", "claims": {"version": "KI-CR-v1.1.0"}}
 SCHEMA = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object"}
 CHECK = {"id": "https-only", "title": "HTTPS only", "description": "Every URL uses https."}
 FINDING = {
@@ -513,8 +602,154 @@ CASES: dict[str, Case] = {
         "GET",
         "/v1/services/svc_1",
         None,
-        SERVICE,
-        govstore.Service,
+        PROVIDER_SERVICE,
+        govstore.ProviderService,
+    ),
+    "services.suspend": Case(
+        lambda c: c.services.suspend("svc_1", "Data misuse reported"),
+        "POST",
+        "/v1/services/svc_1/suspend",
+        {"reason": "Data misuse reported"},
+        {**RELEASE, "status": "suspended"},
+        govstore.Release,
+    ),
+    "services.reinstate": Case(
+        lambda c: c.services.reinstate("svc_1", "Investigation closed"),
+        "POST",
+        "/v1/services/svc_1/reinstate",
+        {"reason": "Investigation closed"},
+        {**RELEASE, "status": "published"},
+        govstore.Release,
+    ),
+    "services.oauth_client.get": Case(
+        lambda c: c.services.oauth_client.get("svc_1"),
+        "GET",
+        "/v1/services/svc_1/oauth-client",
+        None,
+        OAUTH_CLIENT,
+        govstore.OAuthClientRegistration,
+    ),
+    "services.oauth_client.rotate_secret": Case(
+        lambda c: c.services.oauth_client.rotate_secret("svc_1"),
+        "POST",
+        "/v1/services/svc_1/oauth-client",
+        None,
+        {"client_id": "gsc_1", "client_secret": "gss_new"},
+        govstore.OAuthClientCredentials,
+    ),
+    "kitemarks.list": Case(
+        lambda c: c.kitemarks.list("svc_1", limit=5),
+        "GET",
+        "/v1/services/svc_1/kitemarks",
+        None,
+        page(KITEMARK),
+        govstore.Kitemark,
+        paginated=True,
+        params={"limit": "5"},
+    ),
+    "kitemarks.status": Case(
+        lambda c: c.kitemarks.status("kmk_1"),
+        "GET",
+        "/v1/kitemarks/kmk_1/status",
+        None,
+        KITEMARK_STATUS,
+        govstore.KitemarkStatus,
+    ),
+    "kitemarks.suspend": Case(
+        lambda c: c.kitemarks.suspend("kmk_1", "Evidence withdrawn"),
+        "POST",
+        "/v1/kitemarks/kmk_1/suspend",
+        {"reason": "Evidence withdrawn"},
+        {**KITEMARK, "status": "suspended", "valid": False, "status_reason": "Evidence withdrawn"},
+        govstore.Kitemark,
+    ),
+    "kitemarks.revoke": Case(
+        lambda c: c.kitemarks.revoke("kmk_1", "Fraudulent evidence"),
+        "POST",
+        "/v1/kitemarks/kmk_1/revoke",
+        {"reason": "Fraudulent evidence"},
+        {**KITEMARK, "status": "revoked", "valid": False},
+        govstore.Kitemark,
+    ),
+    "kitemarks.reinstate": Case(
+        lambda c: c.kitemarks.reinstate("kmk_1", "Evidence restored"),
+        "POST",
+        "/v1/kitemarks/kmk_1/reinstate",
+        {"reason": "Evidence restored"},
+        KITEMARK,
+        govstore.Kitemark,
+    ),
+    "scope_grants.revoke": Case(
+        lambda c: c.scope_grants.revoke("sgr_1", "No longer needed"),
+        "POST",
+        "/v1/scope-grants/sgr_1/revoke",
+        {"reason": "No longer needed"},
+        {**SCOPE_GRANT, "status": "revoked", "status_reason": "No longer needed"},
+        govstore.ScopeGrant,
+    ),
+    "well_known.jwks": Case(
+        lambda c: c.well_known.jwks(), "GET", "/.well-known/jwks.json", None, JWKS, govstore.Jwks
+    ),
+    "well_known.oauth_metadata": Case(
+        lambda c: c.well_known.oauth_metadata(),
+        "GET",
+        "/.well-known/oauth-authorization-server",
+        None,
+        METADATA,
+        govstore.OAuthServerMetadata,
+    ),
+    "me.consents.list": Case(
+        lambda c: c.me.consents.list(),
+        "GET",
+        "/v1/me/consents",
+        None,
+        page(CONSENT),
+        govstore.Consent,
+        paginated=True,
+    ),
+    "me.consents.get": Case(
+        lambda c: c.me.consents.get("con_1"),
+        "GET",
+        "/v1/me/consents/con_1",
+        None,
+        CONSENT,
+        govstore.Consent,
+    ),
+    "me.consents.update": Case(
+        lambda c: c.me.consents.update(
+            "con_1",
+            scopes=("income.verify",),
+            expires_at=datetime(2026, 3, 1, 12, 0, tzinfo=UTC),
+        ),
+        "PATCH",
+        "/v1/me/consents/con_1",
+        {"scopes": ["income.verify"], "expires_at": "2026-03-01T12:00:00+00:00"},
+        {**CONSENT, "expires_at": "2026-03-01T12:00:00Z"},
+        govstore.Consent,
+    ),
+    "me.consents.update scopes only": Case(
+        lambda c: c.me.consents.update("con_1", scopes=[]),
+        "PATCH",
+        "/v1/me/consents/con_1",
+        {"scopes": []},
+        CONSENT,
+        govstore.Consent,
+    ),
+    "me.consents.revoke": Case(
+        lambda c: c.me.consents.revoke("con_1"),
+        "DELETE",
+        "/v1/me/consents/con_1",
+        None,
+        {**CONSENT, "status": "revoked", "ended_at": CREATED, "end_reason": "revoked by you"},
+        govstore.Consent,
+    ),
+    "me.consents.receipt": Case(
+        lambda c: c.me.consents.receipt("con_1"),
+        "GET",
+        "/v1/me/consents/con_1/receipt",
+        None,
+        RECEIPT,
+        govstore.ConsentReceipt,
     ),
     "services.list": Case(
         lambda c: c.services.list("org_1"),
@@ -935,3 +1170,65 @@ def test_logout_forgets_the_token() -> None:
         assert client.token is None
 
     assert server.last.headers["Authorization"] == "Bearer t"
+
+
+def test_the_provider_view_of_a_service_is_still_a_service() -> None:
+    server = MockServer(httpx.Response(200, json=PROVIDER_SERVICE))
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        service = client.services.get("svc_1")
+
+    assert isinstance(service, govstore.Service)
+    assert service.oauth_client_id == "gsc_1"
+    assert service.kitemarks[0].status == govstore.GrantStatus.ACTIVE
+    assert service.kitemarks[0].evidence == [govstore.KitemarkEvidence(**EVIDENCE)]
+    assert service.scope_grants[0].scope == "income.verify"
+
+
+def test_a_service_before_approval_has_no_grants_or_client() -> None:
+    answer = {**SERVICE, "kitemarks": [], "scope_grants": [], "oauth_client_id": None}
+    server = MockServer(httpx.Response(200, json=answer))
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        service = client.services.get("svc_1")
+
+    assert (service.kitemarks, service.scope_grants, service.oauth_client_id) == ([], [], None)
+
+
+def test_a_consent_reads_its_service_and_uses() -> None:
+    server = MockServer(httpx.Response(200, json=CONSENT))
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        consent = client.me.consents.get("con_1")
+
+    assert consent.status == govstore.ConsentStatus.ACTIVE
+    assert consent.service == govstore.ServiceRef(id="svc_1", slug="acme-gp", name="Acme GP Online")
+    assert consent.uses[0].tier == "status" and consent.uses[0].retention_days == 30
+
+
+def test_a_consent_update_needs_an_aware_expiry() -> None:
+    server = MockServer()
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            client.me.consents.update("con_1", expires_at=datetime(2026, 3, 1))
+        with pytest.raises(TypeError, match="list of scope names"):
+            client.me.consents.update("con_1", scopes="income.verify")
+
+    assert server.requests == []
+
+
+def test_rotating_the_oauth_secret_is_not_replayed_after_a_broken_connection(
+    sleeps: list[float],
+) -> None:
+    # A replayed rotation would issue a second secret and lose the first: the POST carries
+    # no Idempotency-Key, so only a connection refused before sending is retried.
+    server = MockServer(httpx.ReadError("connection reset"))
+
+    client = govstore.Client(base_url=BASE_URL, transport=server.transport)
+    with client, pytest.raises(govstore.APIConnectionError):
+        client.services.oauth_client.rotate_secret("svc_1")
+
+    assert len(server.requests) == 1
+    assert "Idempotency-Key" not in server.last.headers
+    assert sleeps == []

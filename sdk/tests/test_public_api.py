@@ -7,9 +7,9 @@ import types
 from pathlib import Path
 
 import govstore
-from govstore import _client, _exceptions, _models, _pagination, _webhooks
+from govstore import _client, _credentials, _exceptions, _models, _pagination, _webhooks, oauth
 
-PRIVATE_MODULES = [_client, _exceptions, _models, _pagination, _webhooks]
+PRIVATE_MODULES = [_client, _credentials, _exceptions, _models, _pagination, _webhooks, oauth]
 
 
 def test_all_matches_the_public_names() -> None:

@@ -233,7 +233,12 @@ async def test_services_create_get_list(
 
     assert_fully_modelled(created)
     assert_fully_modelled(fetched)
-    assert fetched == created
+    # `get` is the provider's view: the service as created, with what approval gives it.
+    assert isinstance(fetched, govstore.ProviderService)
+    assert govstore.Service(**fetched.model_dump(include=set(govstore.Service.model_fields))) == (
+        created
+    )
+    assert (fetched.kitemarks, fetched.scope_grants, fetched.oauth_client_id) == ([], [], None)
     assert (created.slug, created.name, created.organisation_id) == (
         "acme-gp",
         "Acme GP",
@@ -1101,6 +1106,51 @@ async def test_a_bad_query_parameter_is_named(make_sdk: MakeSDK) -> None:
     assert raised.value.status == 400
     assert raised.value.code
     assert [e.parameter for e in raised.value.errors] == ["tier"]
+
+
+# Trust: signing keys, OAuth metadata, kitemarks, consents (the public and empty cases)
+
+
+async def test_the_signing_keys_and_oauth_metadata_are_public(make_sdk: MakeSDK) -> None:
+    sdk = make_sdk()
+
+    jwks = await sdk.well_known.jwks()
+    metadata = await sdk.well_known.oauth_metadata()
+
+    assert_fully_modelled(jwks)
+    assert_fully_modelled(metadata)
+    for key in jwks.keys:
+        assert (key["kty"], key["crv"], key["alg"]) == ("EC", "P-256", "ES256")
+        assert key["kid"] and "d" not in key
+    assert metadata.token_endpoint == f"{metadata.issuer}/oauth/token"
+    assert metadata.jwks_uri == f"{metadata.issuer}/.well-known/jwks.json"
+    assert metadata.code_challenge_methods_supported == ["S256"]
+    assert "client_secret_basic" in metadata.token_endpoint_auth_methods_supported
+
+
+async def test_an_unknown_kitemark_has_no_status(make_sdk: MakeSDK) -> None:
+    with pytest.raises(govstore.NotFoundError) as raised:
+        await make_sdk().kitemarks.status("kmk_unknown")
+
+    assert raised.value.status == 404
+
+
+async def test_a_new_service_has_no_kitemarks(make_sdk: MakeSDK, service: dict[str, Any]) -> None:
+    sdk = make_sdk()  # public: no sign-in
+
+    assert await collect(sdk.kitemarks.list(service["id"])) == []
+    with pytest.raises(govstore.NotFoundError):
+        await collect(sdk.kitemarks.list("svc_unknown"))
+
+
+async def test_a_citizen_without_consents(make_sdk: MakeSDK, citizen: Actor) -> None:
+    sdk = make_sdk(citizen.token)
+
+    assert await collect(sdk.me.consents.list()) == []
+    with pytest.raises(govstore.NotFoundError):
+        await sdk.me.consents.get("con_unknown")
+    with pytest.raises(govstore.NotFoundError):
+        await sdk.me.consents.receipt("con_unknown")
 
 
 async def test_not_found(as_provider: govstore.AsyncClient) -> None:

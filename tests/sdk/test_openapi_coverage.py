@@ -33,6 +33,8 @@ MODEL_SCHEMAS: dict[type[BaseModel], str] = {
     govstore.ApiToken: "ApiTokenOut",
     govstore.Check: "CheckOut",
     govstore.Claim: "ClaimOut",
+    govstore.Consent: "ConsentOut",
+    govstore.ConsentReceipt: "ReceiptOut",
     govstore.DataApiCredentials: "DataApiOut",
     govstore.Decision: "DecisionOut",
     govstore.Finding: "FindingOut",
@@ -40,11 +42,18 @@ MODEL_SCHEMAS: dict[type[BaseModel], str] = {
     govstore.Guideline: "GuidelineOut",
     govstore.GuidelineVersion: "VersionOut",
     govstore.GuidelineVersionSummary: "VersionSummary",
+    govstore.Jwks: "JwksOut",
+    govstore.Kitemark: "KitemarkOut",
     govstore.KitemarkScheme: "SchemeOut",
+    govstore.KitemarkStatus: "KitemarkStatusOut",
     govstore.LoginResult: "LoginOut",
     govstore.Member: "MemberOut",
+    govstore.OAuthClientCredentials: "OAuthClientSecretOut",
+    govstore.OAuthClientRegistration: "OAuthClientOut",
+    govstore.OAuthServerMetadata: "ServerMetadataOut",
     govstore.Organisation: "OrganisationOut",
     govstore.OrganisationSummary: "OrganisationSummary",
+    govstore.ProviderService: "ProviderServiceOut",
     govstore.QueueInfo: "QueueInfo",
     govstore.QueueItem: "QueueItem",
     govstore.Release: "ReleaseOut",
@@ -53,7 +62,9 @@ MODEL_SCHEMAS: dict[type[BaseModel], str] = {
     govstore.ReleaseSummary: "ReleaseSummary",
     govstore.ReviewerRelease: "ReviewerRelease",
     govstore.Scope: "ScopeOut",
+    govstore.ScopeGrant: "ScopeGrantOut",
     govstore.Service: "ServiceOut",
+    govstore.ServiceRef: "ServiceRef",
     govstore.Webhook: "WebhookOut",
     govstore.WebhookDelivery: "DeliveryOut",
 }
@@ -64,6 +75,14 @@ INPUT_MODELS: set[type[BaseModel]] = {govstore.FindingInput}
 NOT_IN_THE_API: dict[type[BaseModel], str] = {
     govstore.WebhookEvent: "the body POSTed to a webhook receiver; the API shows it only as "
     "DeliveryOut.payload, an object",
+    govstore.KitemarkEvidence: "an item of KitemarkOut.evidence and of a credential's evidence "
+    "claim; the API shows it as an object",
+    govstore.ConsentUse: "an item of ConsentOut.uses; the API shows it as an object",
+    govstore.KitemarkClaims: "the signed claims of KitemarkOut.credential, a compact JWS",
+    govstore.TokenResponse: "the OAuth token endpoint's answer (RFC 6749 §5.1); the OAuth "
+    "endpoints are form-encoded and not in the OpenAPI document",
+    govstore.Introspection: "the OAuth introspection endpoint's answer (RFC 7662); not in the "
+    "OpenAPI document",
 }
 MODELS = sorted(MODEL_SCHEMAS, key=lambda model: model.__qualname__)
 MODEL_NAMES = [model.__qualname__ for model in MODELS]

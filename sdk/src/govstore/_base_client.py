@@ -131,6 +131,7 @@ class BaseClient:
             self.base_url + spec.path,
             params=spec.params,
             json=spec.json,
+            data=spec.form,
             headers=self._headers(spec),
         )
 

@@ -17,14 +17,18 @@ from .resources import (
     Checks,
     CurrentAccount,
     Guidelines,
+    Kitemarks,
     KitemarkSchemes,
+    Me,
     Organisations,
     Releases,
     Review,
     Schemas,
+    ScopeGrants,
     Scopes,
     Services,
     SyncMode,
+    WellKnown,
 )
 
 __all__ = ["AsyncClient", "Client"]
@@ -70,6 +74,10 @@ class Client(SyncAPIClient):
         self.releases: Releases[SyncMode] = Releases(self)
         self.checks: Checks[SyncMode] = Checks(self)
         self.review: Review[SyncMode] = Review(self)
+        self.kitemarks: Kitemarks[SyncMode] = Kitemarks(self)
+        self.scope_grants: ScopeGrants[SyncMode] = ScopeGrants(self)
+        self.me: Me[SyncMode] = Me(self)
+        self.well_known: WellKnown[SyncMode] = WellKnown(self)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -110,3 +118,7 @@ class AsyncClient(AsyncAPIClient):
         self.releases: Releases[AsyncMode] = Releases(self)
         self.checks: Checks[AsyncMode] = Checks(self)
         self.review: Review[AsyncMode] = Review(self)
+        self.kitemarks: Kitemarks[AsyncMode] = Kitemarks(self)
+        self.scope_grants: ScopeGrants[AsyncMode] = ScopeGrants(self)
+        self.me: Me[AsyncMode] = Me(self)
+        self.well_known: WellKnown[AsyncMode] = WellKnown(self)

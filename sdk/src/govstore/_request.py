@@ -28,6 +28,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 class RequestSpec(Generic[T]):
     """One API call: method, path under the base URL, body, and how to parse the answer.
 
+    `form` is a form-encoded body instead of `json` (the OAuth endpoints take one).
     `creates` marks a POST that creates something: it is sent with an
     Idempotency-Key, kept the same across retries, so a retry never creates twice.
     `on_success` runs with the parsed result (login uses it to keep the token).
@@ -38,6 +39,7 @@ class RequestSpec(Generic[T]):
     parse: Callable[[httpx.Response], T]
     json: Any = None
     params: Params | None = None
+    form: Mapping[str, str] | None = None
     creates: bool = False
     on_success: Callable[[T], None] | None = field(default=None, compare=False)
 

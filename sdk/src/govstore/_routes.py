@@ -6,6 +6,10 @@ every operation in the OpenAPI document has an entry and that every entry names 
 method both `Client` and `AsyncClient` have. A new endpoint without an SDK method
 fails those tests rather than going unnoticed.
 
+The OAuth endpoints (`/oauth/token`, `/oauth/introspect`, `/oauth/revoke`) are not
+API operations: they speak OAuth's form-encoded requests and error documents, are not
+in the OpenAPI document, and are called by `govstore.oauth`'s clients instead.
+
 `HELPERS` names the few client methods that are not one operation but call one
 repeatedly (`releases.wait` polls `releases.get`), so they need no route of their own.
 """
@@ -63,11 +67,30 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/organisations/{org_id}/services"): "services.list",
     ("POST", "/v1/organisations/{org_id}/services"): "services.create",
     ("GET", "/v1/services/{service_id}"): "services.get",
+    ("POST", "/v1/services/{service_id}/suspend"): "services.suspend",
+    ("POST", "/v1/services/{service_id}/reinstate"): "services.reinstate",
     ("GET", "/v1/services/{service_id}/releases"): "releases.list",
     ("POST", "/v1/services/{service_id}/releases"): "releases.submit",
     ("GET", "/v1/services/{service_id}/releases/{release_id}"): "releases.get",
     ("POST", "/v1/services/{service_id}/releases/{release_id}/withdraw"): "releases.withdraw",
     ("POST", "/v1/services/{service_id}/releases/{release_id}/appeal"): "releases.appeal",
+    # Trust: kitemarks, scope grants, the service's OAuth client, signing keys
+    ("GET", "/v1/services/{service_id}/kitemarks"): "kitemarks.list",
+    ("GET", "/v1/kitemarks/{kitemark_id}/status"): "kitemarks.status",
+    ("POST", "/v1/kitemarks/{kitemark_id}/suspend"): "kitemarks.suspend",
+    ("POST", "/v1/kitemarks/{kitemark_id}/revoke"): "kitemarks.revoke",
+    ("POST", "/v1/kitemarks/{kitemark_id}/reinstate"): "kitemarks.reinstate",
+    ("POST", "/v1/scope-grants/{grant_id}/revoke"): "scope_grants.revoke",
+    ("GET", "/v1/services/{service_id}/oauth-client"): "services.oauth_client.get",
+    ("POST", "/v1/services/{service_id}/oauth-client"): "services.oauth_client.rotate_secret",
+    ("GET", "/.well-known/jwks.json"): "well_known.jwks",
+    ("GET", "/.well-known/oauth-authorization-server"): "well_known.oauth_metadata",
+    # A citizen's consents
+    ("GET", "/v1/me/consents"): "me.consents.list",
+    ("GET", "/v1/me/consents/{consent_id}"): "me.consents.get",
+    ("PATCH", "/v1/me/consents/{consent_id}"): "me.consents.update",
+    ("DELETE", "/v1/me/consents/{consent_id}"): "me.consents.revoke",
+    ("GET", "/v1/me/consents/{consent_id}/receipt"): "me.consents.receipt",
 }
 
 ROUTES: Final = MappingProxyType(_ROUTES)

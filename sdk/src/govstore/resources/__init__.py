@@ -3,10 +3,13 @@
 from ._core import AsyncMode, Resource, SyncMode
 from .accounts import Accounts, ApiTokens, Auth, CurrentAccount
 from .admin import Admin, AdminAccounts, DataApis
+from .consents import Consents, Me
 from .guidelines import Guidelines, KitemarkSchemes, Schemas, Scopes
+from .kitemarks import Kitemarks, ScopeGrants
 from .organisations import Organisations, OrganisationWebhook
 from .review import Checks, Review
-from .services import Releases, Services
+from .services import Releases, ServiceOAuthClient, Services
+from .well_known import WellKnown
 
 __all__ = [
     "Accounts",
@@ -16,17 +19,23 @@ __all__ = [
     "AsyncMode",
     "Auth",
     "Checks",
+    "Consents",
     "CurrentAccount",
     "DataApis",
     "Guidelines",
     "KitemarkSchemes",
+    "Kitemarks",
+    "Me",
     "OrganisationWebhook",
     "Organisations",
     "Releases",
     "Resource",
     "Review",
     "Schemas",
+    "ScopeGrants",
     "Scopes",
+    "ServiceOAuthClient",
     "Services",
     "SyncMode",
+    "WellKnown",
 ]

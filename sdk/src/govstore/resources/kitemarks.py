@@ -40,19 +40,25 @@ class Kitemarks(Resource[M]):
 
     @endpoint
     def suspend(self, kitemark_id: str, reason: str) -> RequestSpec[Kitemark]:
-        """Suspend an active kitemark (reviewers and admins), with a `reason` (3 to 500 characters)."""
+        """Suspend an active kitemark (reviewers and admins), with a `reason` (3 to 500 characters).
+
+        The status endpoint and the catalogue show it at once; `reinstate` undoes it.
+        """
         return _transition(kitemark_id, "suspend", reason)
 
     @endpoint
     def revoke(self, kitemark_id: str, reason: str) -> RequestSpec[Kitemark]:
-        """Revoke a kitemark for good (reviewers and admins), with a `reason`; it never comes back."""
+        """Revoke a kitemark for good (reviewers and admins), with a `reason`.
+
+        A revoked kitemark never comes back; the service must apply again.
+        """
         return _transition(kitemark_id, "revoke", reason)
 
     @endpoint
     def reinstate(self, kitemark_id: str, reason: str) -> RequestSpec[Kitemark]:
-        """Reinstate a suspended kitemark that has not expired (reviewers and admins), with a `reason`.
+        """Reinstate a suspended kitemark (reviewers and admins), with a `reason`.
 
-        A kitemark that is not suspended raises `ConflictError`.
+        Only a suspended kitemark that has not expired; any other raises `ConflictError`.
         """
         return _transition(kitemark_id, "reinstate", reason)
 

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from .._base_client import BaseClient
 from .._exceptions import WaitTimeoutError
-from .._models import Release, ReleaseDetail, ReleaseStatus, ReleaseSummary, Service
+from .._models import (
+    OAuthClientCredentials,
+    OAuthClientRegistration,
+    ProviderService,
+    Release,
+    ReleaseDetail,
+    ReleaseStatus,
+    ReleaseSummary,
+    Service,
+)
 from .._pagination import PageSpec
 from .._request import PollSpec, RequestSpec, parse_model, path, without_none
 from ._core import M, Resource, endpoint, paginated, polling
@@ -25,8 +35,44 @@ SETTLED = frozenset(
 )
 
 
+class ServiceOAuthClient(Resource[M]):
+    """`/v1/services/{service_id}/oauth-client`: the OAuth client a service's approval created.
+
+    Members of the service's organisation only. Use the client id and secret with
+    `govstore.OAuthClient` to get tokens.
+    """
+
+    @endpoint
+    def get(self, service_id: str) -> RequestSpec[OAuthClientRegistration]:
+        """The client: its id, redirect URIs and scopes, and whether a secret was issued.
+
+        `NotFoundError` until a release of the service is approved.
+        """
+        return RequestSpec(
+            "GET",
+            path("/v1/services/{}/oauth-client", service_id),
+            parse_model(OAuthClientRegistration),
+        )
+
+    @endpoint
+    def rotate_secret(self, service_id: str) -> RequestSpec[OAuthClientCredentials]:
+        """Issue the client's secret, or replace it: shown this once only, so store it now.
+
+        The old secret stops working at once; tokens already issued live on.
+        """
+        return RequestSpec(
+            "POST",
+            path("/v1/services/{}/oauth-client", service_id),
+            parse_model(OAuthClientCredentials),
+        )
+
+
 class Services(Resource[M]):
     """Services of an organisation, in the provider's view."""
+
+    def __init__(self, client: BaseClient) -> None:
+        super().__init__(client)
+        self.oauth_client: ServiceOAuthClient[M] = ServiceOAuthClient(client)
 
     @endpoint
     def create(self, org_id: str, slug: str, name: str) -> RequestSpec[Service]:
@@ -40,9 +86,42 @@ class Services(Resource[M]):
         )
 
     @endpoint
-    def get(self, service_id: str) -> RequestSpec[Service]:
-        """One service with a summary of each of its releases, newest first."""
-        return RequestSpec("GET", path("/v1/services/{}", service_id), parse_model(Service))
+    def get(self, service_id: str) -> RequestSpec[ProviderService]:
+        """One service with a summary of each of its releases, newest first, and its grants.
+
+        The provider's view (members only): also its kitemarks, its scope grants and its
+        OAuth client id (None until a release is approved).
+        """
+        return RequestSpec("GET", path("/v1/services/{}", service_id), parse_model(ProviderService))
+
+    @endpoint
+    def suspend(self, service_id: str, reason: str) -> RequestSpec[Release]:
+        """Suspend a published service (reviewers and admins), with a `reason`.
+
+        `reason` is 3 to 1000 characters. The service leaves the catalogue, and its
+        tokens stop working at the next token request and the next introspection.
+        Returns the suspended release.
+        """
+        return RequestSpec(
+            "POST",
+            path("/v1/services/{}/suspend", service_id),
+            parse_model(Release),
+            json={"reason": reason},
+        )
+
+    @endpoint
+    def reinstate(self, service_id: str, reason: str) -> RequestSpec[Release]:
+        """Reinstate a suspended service (admins only), with a `reason`.
+
+        Its suspended release is published again; a service that is not suspended
+        raises `ConflictError`.
+        """
+        return RequestSpec(
+            "POST",
+            path("/v1/services/{}/reinstate", service_id),
+            parse_model(Release),
+            json={"reason": reason},
+        )
 
     @paginated
     def list(
