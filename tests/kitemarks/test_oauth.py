@@ -333,6 +333,7 @@ async def test_revocation(
 
 async def test_suspending_the_service_ends_its_tokens(
     client: httpx.AsyncClient,
+    reviewer: Actor,
     publish: Publish,
     citizen: Actor,
     hmrc: DataApi,
