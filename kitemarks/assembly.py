@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from kitemarks.grants import publisher
 from kitemarks.keys import KeyRing
+from kitemarks.oauth import epoch
 from kitemarks.oauth.access_log import AccessLogWriter
 from kitemarks.oauth.rfc7662 import Introspector
 from kitemarks.oauth.views import build_server
@@ -25,6 +27,7 @@ WEBHOOK_EVENTS = {
 
 
 def install_kitemarks(platform: Platform) -> None:
+    epoch.install()
     ring = KeyRing(platform.settings, platform.db)
     writer = AccessLogWriter(platform.db)
     platform.services["keyring"] = ring
@@ -48,6 +51,10 @@ async def start_kitemarks(platform: Platform) -> None:
     is then looked up on first use.
     """
     ring: KeyRing = platform.services["keyring"]
+    configured = platform.settings.signing_key_file
+    if configured is not None and not os.access(configured, os.R_OK):
+        # A configured key that cannot be read is a deployment error: refuse to start.
+        raise RuntimeError(f"GOVSTORE_SIGNING_KEY_FILE {configured} cannot be read")
     try:
         await ring.load()
     except OSError:

@@ -87,7 +87,7 @@ async def grant_consent(
             session, earlier, "revoke", Actor.SYSTEM, account_id, "replaced by a new consent"
         )
     consent = Consent(
-        id=new_id("con"),
+        id=new_id("cns"),
         account_id=account_id,
         service_id=client.service_id,
         release_id=release.id,

@@ -309,29 +309,47 @@ class KitemarkStatus:
     expires_at: datetime
 
 
-def status_of(grant: KitemarkGrant, now: datetime | None = None) -> KitemarkStatus:
-    """The status a verifier should trust: an active grant past its expiry is expired already."""
+def status_of(
+    grant: KitemarkGrant, release_status: ReleaseStatus, now: datetime | None = None
+) -> KitemarkStatus:
+    """The status a verifier should trust: an active grant past its expiry is expired already,
+    and a kitemark is valid only while its release is published (not suspended or withdrawn)."""
     now = now or utcnow()
     status = grant.status
     if status in LIVE and grant.expires_at <= now:
         status = GrantStatus.EXPIRED
-    return KitemarkStatus(status, status is GrantStatus.ACTIVE, grant.expires_at)
+    valid = status is GrantStatus.ACTIVE and release_status is ReleaseStatus.PUBLISHED
+    return KitemarkStatus(status, valid, grant.expires_at)
 
 
-async def service_kitemarks(session: AsyncSession, service_id: str) -> list[KitemarkGrant]:
-    """A service's current grants (superseded ones are history), newest first."""
-    if await session.get(Service, service_id) is None:
-        raise errors.NotFound("no such service")
-    return list(
-        (
-            await session.exec(
-                select(KitemarkGrant)
-                .where(KitemarkGrant.service_id == service_id)
-                .where(KitemarkGrant.status != GrantStatus.SUPERSEDED)
-                .order_by(col(KitemarkGrant.granted_at).desc(), col(KitemarkGrant.id))
-            )
-        ).all()
-    )
+async def grant_with_release_status(
+    session: AsyncSession, grant_id: str
+) -> tuple[KitemarkGrant, ReleaseStatus] | None:
+    """One primary-key join: the status endpoint's only read."""
+    row = (
+        await session.exec(
+            select(KitemarkGrant, Release.status)
+            .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
+            .where(KitemarkGrant.id == grant_id)
+        )
+    ).first()
+    return (row[0], ReleaseStatus(row[1])) if row else None
+
+
+async def service_kitemarks(
+    session: AsyncSession, service_id: str
+) -> list[tuple[KitemarkGrant, ReleaseStatus]]:
+    """A service's current grants (superseded ones are history) with their release's status."""
+    rows = (
+        await session.exec(
+            select(KitemarkGrant, Release.status)
+            .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
+            .where(KitemarkGrant.service_id == service_id)
+            .where(KitemarkGrant.status != GrantStatus.SUPERSEDED)
+            .order_by(col(KitemarkGrant.id).desc())
+        )
+    ).all()
+    return [(grant, ReleaseStatus(status)) for grant, status in rows]
 
 
 async def service_scope_grants(session: AsyncSession, service_id: str) -> list[ScopeGrant]:

@@ -21,7 +21,7 @@ from joserfc.jwk import ECKey
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kitemarks.models import KitemarkGrant, SigningKey
+from kitemarks.models import Consent, ConsentStatus, KitemarkGrant, SigningKey
 from marketplace.db import Database, utcnow
 from marketplace.settings import Settings
 
@@ -161,8 +161,15 @@ async def _ensure_row(session: AsyncSession, key: ECKey, *, retire_others: bool)
                 select(func.max(KitemarkGrant.expires_at)).where(KitemarkGrant.kid == row.kid)
             )
         ).one()
+        # Receipts it signed carry no expiry of their own: keep it as long as a consent lives.
+        consents = (
+            await session.exec(
+                select(func.max(Consent.expires_at)).where(Consent.status == ConsentStatus.ACTIVE)
+            )
+        ).one()
+        candidates = [t for t in (last, consents) if t is not None and t > now]
         row.retired_at = now
-        row.publish_until = last if last is not None and last > now else None
+        row.publish_until = max(candidates) if candidates else None
         session.add(row)
         logger.info("signing key %s retired", row.kid)
 

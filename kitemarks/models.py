@@ -221,3 +221,18 @@ class AccessEvent(SQLModel, table=True):
     data_api_id: str = Field(max_length=40)
     case_reference: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
+
+
+class OAuthEpoch(SQLModel, table=True):
+    """One row, bumped in the same transaction as any change that can end or narrow a token.
+
+    Introspection answers from a per-process cache, and its group commit reads this value once
+    per batch: an answer cached before a revocation is never given after it.
+    """
+
+    __tablename__ = "oauth_epoch"
+
+    id: int = Field(primary_key=True)
+    value: int = Field(
+        default=0, sa_column=sa.Column(sa.BigInteger(), nullable=False, server_default="0")
+    )

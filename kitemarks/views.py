@@ -28,7 +28,8 @@ from marketplace.events import record_event
 from marketplace.guidelines.models import Tier
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
-from marketplace.releases.models import Service
+from marketplace.releases.lifecycle import ReleaseStatus
+from marketplace.releases.models import Release, Service
 from marketplace.releases.services import visible_service
 from marketplace.releases.views import ServiceOut, service_out
 from marketplace.routing import Auth, Input, Output, Router
@@ -46,7 +47,7 @@ class KitemarkOut(Output):
     release_id: str
     scheme: str
     status: GrantStatus = Field(description="a live grant past its expiry reads `expired`")
-    valid: bool = Field(description="active and not expired")
+    valid: bool = Field(description="active, not expired, and the service is published")
     granted_at: datetime
     expires_at: datetime
     status_reason: str | None
@@ -57,8 +58,8 @@ class KitemarkOut(Output):
     status_url: str
 
     @classmethod
-    def of(cls, platform: Platform, g: KitemarkGrant) -> KitemarkOut:
-        state = grants.status_of(g)
+    def of(cls, platform: Platform, g: KitemarkGrant, release_status: ReleaseStatus) -> KitemarkOut:
+        state = grants.status_of(g, release_status)
         return cls(
             id=g.id,
             service_id=g.service_id,
@@ -220,15 +221,18 @@ async def list_kitemarks(
         raise errors.NotFound("no such service")
     rows, cursor = await paginate(
         session,
-        select(KitemarkGrant)
+        select(KitemarkGrant, Release.status)
+        .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
         .where(KitemarkGrant.service_id == service_id)
         .where(KitemarkGrant.status != GrantStatus.SUPERSEDED),
         keys=[col(KitemarkGrant.id)],
-        key_of=lambda g: [g.id],
+        key_of=lambda row: [row[0].id],
         query=query,
         descending=True,
     )
-    return Page[KitemarkOut](items=[KitemarkOut.of(platform, g) for g in rows], next_cursor=cursor)
+    return Page[KitemarkOut](
+        items=[KitemarkOut.of(platform, g, status) for g, status in rows], next_cursor=cursor
+    )
 
 
 @router.get(
@@ -239,10 +243,10 @@ async def list_kitemarks(
 )
 async def kitemark_status(session: AsyncSession, kitemark_id: str) -> KitemarkStatusOut:
     """The status a verifier should trust, by primary key: suspension and revocation show at once."""
-    grant = await session.get(KitemarkGrant, kitemark_id)
-    if grant is None:
+    found = await grants.grant_with_release_status(session, kitemark_id)
+    if found is None:
         raise errors.NotFound("no such kitemark")
-    state = grants.status_of(grant)
+    state = grants.status_of(*found)
     return KitemarkStatusOut(status=state.status, valid=state.valid, expires_at=state.expires_at)
 
 
@@ -255,7 +259,9 @@ async def _change(
     reason: str,
 ) -> KitemarkOut:
     grant = await grants.change_kitemark(session, principal, kitemark_id, action, reason)
-    return KitemarkOut.of(platform, grant)
+    release = await session.get(Release, grant.release_id)
+    assert release is not None
+    return KitemarkOut.of(platform, grant, release.status)
 
 
 @router.post(
@@ -346,7 +352,8 @@ async def get_service(
     return ProviderServiceOut(
         **base.model_dump(),
         kitemarks=[
-            KitemarkOut.of(platform, g) for g in await grants.service_kitemarks(session, service.id)
+            KitemarkOut.of(platform, g, status)
+            for g, status in await grants.service_kitemarks(session, service.id)
         ],
         scope_grants=[
             ScopeGrantOut.of(g) for g in await grants.service_scope_grants(session, service.id)

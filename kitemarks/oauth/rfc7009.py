@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kitemarks.models import OAuthToken
 from marketplace.auth import hash_token
 from marketplace.db import utcnow
+from marketplace.events import record_event
 
 
 async def revoke(session: AsyncSession, client_id: str, token: str, hint: str | None) -> bool:
@@ -49,5 +50,17 @@ async def revoke(session: AsyncSession, client_id: str, token: str, hint: str | 
         .where(target)
         .where(col(OAuthToken.revoked_at).is_(None))
         .values(revoked_at=utcnow())
+    )
+    record_event(
+        session,
+        "oauth:token:revoked",
+        subject_type="token_family",
+        subject_id=row.family_id,
+        actor_id=None,
+        body={
+            "client_id": client_id,
+            "tokens": result.rowcount,
+            "whole_family": row.refresh_hash == digest,
+        },
     )
     return bool(result.rowcount)

@@ -1,13 +1,15 @@
 """OAuth 2.0 Token Introspection, RFC 7662 (https://www.rfc-editor.org/rfc/rfc7662), for registered data APIs.
 
-The hot path: one indexed query (token, client, release, consent joined by key) through SQLAlchemy
-core, no ORM objects; the data API's credentials and the scope table are cached per process
-briefly. Whether a token is active is decided from live rows on every call, so a revocation,
-suspension or narrowing applies to the very next introspection, in every process.
+The hot path answers from a per-process cache of what one indexed query (token, client, release
+and consent joined by key) returned, tagged with the revocation epoch it was read at. The access
+events of an active answer are group-committed (access_log.py) in a transaction that also reads
+the current epoch: if anything that can end or narrow a token happened since the cached read,
+the request reads the token again before answering. So a revocation, suspension or narrowing
+applies to the very next introspection in every process, while the common case costs no read.
 
 A data API learns only about the scopes of its own data owner: a token carrying none of them is
 inactive to it. An active answer for a citizen token records one access event per scope, and the
-answer waits until those events are committed (group commit: see access_log.py).
+answer waits until those events are committed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from marketplace.releases.lifecycle import ReleaseStatus
 from marketplace.releases.models import Release
 
 CACHE_SECONDS = 5.0
+MAX_CACHED_TOKENS = 250_000
 INACTIVE: dict[str, Any] = {"active": False}
 
 
@@ -55,6 +58,9 @@ LOOKUP = (
         _K.c.expires_at.label("consent_expires_at"),
         _K.c.scopes.label("consent_scopes"),
         _K.c.uses.label("consent_uses"),
+        sa.literal_column(
+            "COALESCE((SELECT value FROM oauth_epoch WHERE id = 1), 0)", sa.BigInteger()
+        ).label("epoch"),
     )
     .select_from(_T)
     .join(_C, _C.c.client_id == _T.c.client_id)
@@ -84,6 +90,8 @@ class Introspector:
         self.issuer = issuer
         self._apis: dict[str, tuple[float, tuple[str, str | None, str, bool] | None]] = {}
         self._scopes: tuple[float, dict[str, tuple[str, str]]] = (0.0, {})
+        # Token rows by access-token hash, as read at the epoch they carry.
+        self._tokens: dict[str, Any] = {}
 
     async def authenticate(self, client_id: str, secret: str) -> Caller | None:
         """A registered, enabled data API with that secret (compared in constant time)."""
@@ -114,48 +122,72 @@ class Introspector:
             return None
         return Caller(entry[0], client_id, entry[2])
 
-    async def _scope_table(self) -> dict[str, tuple[str, str]]:
+    async def _scope_table(self, *, reload: bool = False) -> dict[str, tuple[str, str]]:
         loaded_at, scopes = self._scopes
-        if time.monotonic() - loaded_at > CACHE_SECONDS * 6:
+        if reload or time.monotonic() - loaded_at > CACHE_SECONDS * 6:
             table = _table(Scope)
             async with self.db.read_engine.connect() as conn:
                 rows = (
                     await conn.execute(sa.select(table.c.name, table.c.tier, table.c.data_owner))
                 ).all()
-            scopes = {
-                r[0]: (str(r[1].value if hasattr(r[1], "value") else r[1]), owner_key(r[2]))
-                for r in rows
-            }
+            scopes = {str(r[0]): (str(r[1]), owner_key(str(r[2]))) for r in rows}
             self._scopes = (time.monotonic(), scopes)
         return scopes
+
+    async def _lookup(self, digest: str) -> Any:
+        async with self.db.read_engine.connect() as conn:
+            row = (await conn.execute(LOOKUP, {"access_hash": digest})).first()
+        if row is not None:
+            if len(self._tokens) >= MAX_CACHED_TOKENS:
+                self._tokens.clear()
+            self._tokens[digest] = row
+        return row
+
+    def _evaluate(self, row: Any, caller: Caller, table: dict[str, tuple[str, str]]) -> list[str]:
+        """The scopes this caller may be told about now; empty means inactive."""
+        now = utcnow()
+        if row.revoked_at is not None or row.expires_at <= now:
+            return []
+        if row.release_status != ReleaseStatus.PUBLISHED:
+            return []  # the service is suspended, withdrawn or superseded without a client
+        scopes = set(row.scopes) & set(row.client_scopes)
+        if row.consent_id is not None:
+            if row.consent_status != ConsentStatus.ACTIVE or row.consent_expires_at <= now:
+                return []
+            scopes &= set(row.consent_scopes)
+        mine = owner_key(caller.data_owner)
+        return sorted(s for s in scopes if s in table and table[s][1] == mine)
 
     async def introspect(
         self, caller: Caller, token: str, case_reference: str | None
     ) -> dict[str, Any]:
-        async with self.db.read_engine.connect() as conn:
-            row = (await conn.execute(LOOKUP, {"access_hash": hash_token(token)})).first()
-        if row is None:
-            return INACTIVE
-        now = utcnow()
-        if row.revoked_at is not None or row.expires_at <= now:
-            return INACTIVE
-        if row.release_status != ReleaseStatus.PUBLISHED:
-            return INACTIVE  # the service is suspended, withdrawn or superseded without a client
-        scopes = set(row.scopes) & set(row.client_scopes)
-        if row.consent_id is not None:
-            if row.consent_status != ConsentStatus.ACTIVE or row.consent_expires_at <= now:
-                return INACTIVE
-            scopes &= set(row.consent_scopes)
+        digest = hash_token(token)
         table = await self._scope_table()
-        mine = owner_key(caller.data_owner)
-        scopes = {s for s in scopes if s in table and table[s][1] == mine}
-        if not scopes:
-            return INACTIVE
-        ordered = sorted(scopes)
-        if row.consent_id is not None and row.account_id is not None:
-            purposes = {u["scope"]: u.get("purpose", "service_delivery") for u in row.consent_uses}
-            await self.writer.record(
-                [
+        row = self._tokens.get(digest)
+        fresh = row is None
+        if row is None:
+            row = await self._lookup(digest)
+            if row is None:
+                return INACTIVE
+        if not set(row.scopes) <= table.keys():
+            table = await self._scope_table(reload=True)  # a scope newer than the cache
+        for _ in range(3):
+            scopes = self._evaluate(row, caller, table)
+            if not scopes and not fresh:
+                # A cached row says inactive: it may be out of date (a reinstatement).
+                row, fresh = await self._lookup(digest), True
+                if row is None:
+                    return INACTIVE
+                continue
+            if not scopes:
+                return INACTIVE
+            now = utcnow()
+            rows = []
+            if row.consent_id is not None and row.account_id is not None:
+                purposes = {
+                    u["scope"]: u.get("purpose", "service_delivery") for u in row.consent_uses
+                }
+                rows = [
                     {
                         "account_id": row.account_id,
                         "consent_id": row.consent_id,
@@ -168,19 +200,29 @@ class Introspector:
                         "case_reference": case_reference,
                         "created_at": now,
                     }
-                    for scope in ordered
+                    for scope in scopes
                 ]
-            )
+            if await self.writer.record(rows, int(row.epoch)):
+                return self._answer(row, scopes, table)
+            # Something changed since this row was read: read it again and decide afresh.
+            row, fresh = await self._lookup(digest), True
+            if row is None:
+                return INACTIVE
+        raise RuntimeError("the token kept changing while it was being introspected")
+
+    def _answer(
+        self, row: Any, scopes: list[str], table: dict[str, tuple[str, str]]
+    ) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "active": True,
-            "scope": " ".join(ordered),
+            "scope": " ".join(scopes),
             "client_id": row.client_id,
             "token_type": "Bearer",
             "exp": _epoch(row.expires_at),
             "iat": _epoch(row.issued_at),
             "iss": self.issuer,
             "service_id": row.service_id,
-            "tiers": {scope: table[scope][0] for scope in ordered},
+            "tiers": {scope: table[scope][0] for scope in scopes},
         }
         if row.account_id is not None:
             answer["sub"] = row.account_id

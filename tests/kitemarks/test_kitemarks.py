@@ -271,3 +271,20 @@ async def test_oauth_client_is_for_members_and_its_secret_shown_once(
         await client.get(f"/v1/services/{r.json()['id']}/oauth-client", headers=provider.headers),
         404,
     )
+
+
+async def test_a_suspended_service_holds_no_valid_kitemark(
+    client: httpx.AsyncClient, publish: Publish, admin: Actor
+) -> None:
+    svc = await publish()
+    [grant] = await kitemarks_of(client, svc.service_id)
+    r = await client.post(
+        f"/v1/services/{svc.service_id}/suspend",
+        json={"reason": "under investigation"},
+        headers=admin.headers,
+    )
+    assert r.status_code == 200
+    status = (await client.get(f"/v1/kitemarks/{grant['id']}/status")).json()
+    # The grant itself is untouched; it is not valid while the service is out of the catalogue.
+    assert status["status"] == "active" and status["valid"] is False
+    assert (await kitemarks_of(client, svc.service_id))[0]["valid"] is False
