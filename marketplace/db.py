@@ -11,10 +11,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from marketplace.rawdb import RawReader
 from marketplace.settings import Settings
 
 NAMING_CONVENTION = {
@@ -155,6 +161,8 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # Called after a commit with the audit events it recorded.
         self.event_hooks: list[EventHook] = []
+        # Hot-path reads through the driver (see rawdb.py).
+        self.raw = RawReader(url, settings.db_pool_size)
 
     @asynccontextmanager
     async def session(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
@@ -182,11 +190,23 @@ class Database:
                 raise
         await run_after_commit(session)
 
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A core connection in a write transaction (committed on success), for batched writes
+        that need no ORM: lighter than a session. It records no audit events."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield conn
+
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def dispose(self) -> None:
+        await self.raw.close()
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()

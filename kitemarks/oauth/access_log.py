@@ -28,6 +28,8 @@ from marketplace.db import Database
 logger = logging.getLogger("govstore.access_log")
 
 MAX_BATCH = 2000
+_EVENTS: sa.Table = AccessEvent.__table__  # type: ignore[attr-defined]
+_CONSENTS: sa.Table = Consent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -76,22 +78,21 @@ class AccessLogWriter:
                             item.future.set_result(item.epoch == current)
 
     async def _commit(self, batch: list[_Pending]) -> int:
-        async with self.db.transaction() as session:
-            current = int((await session.exec(epoch.READ)).scalar_one())  # type: ignore[call-overload]
+        async with self.db.write_connection() as conn:
+            current = int((await conn.execute(epoch.READ)).scalar_one())
             rows = [row for item in batch if item.epoch == current for row in item.rows]
             if rows:
-                await session.exec(sa.insert(AccessEvent), params=rows)
+                await conn.execute(sa.insert(_EVENTS), rows)
                 last_access: dict[str, datetime] = {}
                 for row in rows:
                     seen = last_access.get(row["consent_id"])
                     if seen is None or row["created_at"] > seen:
                         last_access[row["consent_id"]] = row["created_at"]
-                consents: sa.Table = Consent.__table__  # type: ignore[attr-defined]
-                await session.exec(
-                    sa.update(consents)
-                    .where(consents.c.id == sa.bindparam("consent"))
+                await conn.execute(
+                    sa.update(_CONSENTS)
+                    .where(_CONSENTS.c.id == sa.bindparam("consent"))
                     .values(last_access_at=sa.bindparam("at")),
-                    params=[{"consent": k, "at": v} for k, v in last_access.items()],
+                    [{"consent": k, "at": v} for k, v in last_access.items()],
                 )
         return current
 

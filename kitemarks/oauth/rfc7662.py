@@ -22,13 +22,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kitemarks.models import Consent, ConsentStatus, OAuthClient, OAuthToken
 from kitemarks.oauth.access_log import AccessLogWriter
 from marketplace.auth import hash_token
 from marketplace.db import Database, utcnow
 from marketplace.guidelines.models import DataApi, Scope
-from marketplace.releases.lifecycle import ReleaseStatus
-from marketplace.releases.models import Release
+from marketplace.rawdb import parse_json, parse_timestamp
 
 CACHE_SECONDS = 5.0
 MAX_CACHED_TOKENS = 250_000
@@ -40,34 +38,64 @@ def _table(model: Any) -> sa.Table:
     return table
 
 
-_T, _C, _R, _K = _table(OAuthToken), _table(OAuthClient), _table(Release), _table(Consent)
-LOOKUP = (
-    sa.select(
-        _T.c.id,
-        _T.c.scopes,
-        _T.c.expires_at,
-        _T.c.issued_at,
-        _T.c.revoked_at,
-        _T.c.account_id,
-        _T.c.consent_id,
-        _T.c.client_id,
-        _T.c.service_id,
-        _C.c.scopes.label("client_scopes"),
-        _R.c.status.label("release_status"),
-        _K.c.status.label("consent_status"),
-        _K.c.expires_at.label("consent_expires_at"),
-        _K.c.scopes.label("consent_scopes"),
-        _K.c.uses.label("consent_uses"),
-        sa.literal_column(
-            "COALESCE((SELECT value FROM oauth_epoch WHERE id = 1), 0)", sa.BigInteger()
-        ).label("epoch"),
-    )
-    .select_from(_T)
-    .join(_C, _C.c.client_id == _T.c.client_id)
-    .join(_R, _R.c.id == _C.c.release_id)
-    .outerjoin(_K, _K.c.id == _T.c.consent_id)
-    .where(_T.c.access_hash == sa.bindparam("access_hash"))
-)
+# One indexed read through the driver: the token, its client and release, its consent, and
+# the revocation epoch, all from one snapshot. Timestamps are compared in Python (the row may be
+# answered from the cache later), everything else that can end a token is decided here.
+LOOKUP = """
+SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.client_id,
+       t.service_id, c.scopes, k.expires_at, k.scopes, k.uses,
+       CASE WHEN t.revoked_at IS NULL AND r.status = 'published'
+                 AND (t.consent_id IS NULL OR k.status = 'active')
+            THEN 1 ELSE 0 END,
+       COALESCE((SELECT value FROM oauth_epoch WHERE id = 1), 0)
+FROM oauth_tokens t
+JOIN oauth_clients c ON c.client_id = t.client_id
+JOIN releases r ON r.id = c.release_id
+LEFT JOIN consents k ON k.id = t.consent_id
+WHERE t.access_hash = ?
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenView:
+    """What introspection needs of one token, as read at `epoch`."""
+
+    id: str
+    scopes: frozenset[str]
+    expires_at: datetime
+    issued_at: datetime
+    account_id: str | None
+    consent_id: str | None
+    client_id: str
+    service_id: str
+    client_scopes: frozenset[str]
+    consent_expires_at: datetime | None
+    consent_scopes: frozenset[str]
+    purposes: dict[str, str]
+    live: bool
+    epoch: int
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> TokenView:
+        uses = parse_json(row[11]) or []
+        expires_at, issued_at = parse_timestamp(row[2]), parse_timestamp(row[3])
+        assert expires_at is not None and issued_at is not None
+        return cls(
+            id=row[0],
+            scopes=frozenset(parse_json(row[1]) or ()),
+            expires_at=expires_at,
+            issued_at=issued_at,
+            account_id=row[4],
+            consent_id=row[5],
+            client_id=row[6],
+            service_id=row[7],
+            client_scopes=frozenset(parse_json(row[8]) or ()),
+            consent_expires_at=parse_timestamp(row[9]),
+            consent_scopes=frozenset(parse_json(row[10]) or ()),
+            purposes={u["scope"]: u.get("purpose", "service_delivery") for u in uses},
+            live=bool(row[12]),
+            epoch=int(row[13]),
+        )
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,7 @@ class Introspector:
         self._apis: dict[str, tuple[float, tuple[str, str | None, str, bool] | None]] = {}
         self._scopes: tuple[float, dict[str, tuple[str, str]]] = (0.0, {})
         # Token rows by access-token hash, as read at the epoch they carry.
-        self._tokens: dict[str, Any] = {}
+        self._tokens: dict[str, TokenView] = {}
 
     async def authenticate(self, client_id: str, secret: str) -> Caller | None:
         """A registered, enabled data API with that secret (compared in constant time)."""
@@ -134,27 +162,29 @@ class Introspector:
             self._scopes = (time.monotonic(), scopes)
         return scopes
 
-    async def _lookup(self, digest: str) -> Any:
-        async with self.db.read_engine.connect() as conn:
-            row = (await conn.execute(LOOKUP, {"access_hash": digest})).first()
-        if row is not None:
-            if len(self._tokens) >= MAX_CACHED_TOKENS:
-                self._tokens.clear()
-            self._tokens[digest] = row
-        return row
+    async def _lookup(self, digest: str) -> TokenView | None:
+        raw = await self.db.raw.fetchrow(LOOKUP, (digest,))
+        if raw is None:
+            return None
+        view = TokenView.of(raw)
+        if len(self._tokens) >= MAX_CACHED_TOKENS:
+            self._tokens.clear()
+        self._tokens[digest] = view
+        return view
 
-    def _evaluate(self, row: Any, caller: Caller, table: dict[str, tuple[str, str]]) -> list[str]:
+    def _evaluate(
+        self, row: TokenView, caller: Caller, table: dict[str, tuple[str, str]]
+    ) -> list[str]:
         """The scopes this caller may be told about now; empty means inactive."""
         now = utcnow()
-        if row.revoked_at is not None or row.expires_at <= now:
+        # Not live: revoked, its service not published (suspended, withdrawn), consent ended.
+        if not row.live or row.expires_at <= now:
             return []
-        if row.release_status != ReleaseStatus.PUBLISHED:
-            return []  # the service is suspended, withdrawn or superseded without a client
-        scopes = set(row.scopes) & set(row.client_scopes)
+        scopes = row.scopes & row.client_scopes
         if row.consent_id is not None:
-            if row.consent_status != ConsentStatus.ACTIVE or row.consent_expires_at <= now:
+            if row.consent_expires_at is None or row.consent_expires_at <= now:
                 return []
-            scopes &= set(row.consent_scopes)
+            scopes &= row.consent_scopes
         mine = owner_key(caller.data_owner)
         return sorted(s for s in scopes if s in table and table[s][1] == mine)
 
@@ -163,7 +193,7 @@ class Introspector:
     ) -> dict[str, Any]:
         digest = hash_token(token)
         table = await self._scope_table()
-        row = self._tokens.get(digest)
+        row: TokenView | None = self._tokens.get(digest)
         fresh = row is None
         if row is None:
             row = await self._lookup(digest)
@@ -184,9 +214,7 @@ class Introspector:
             now = utcnow()
             rows = []
             if row.consent_id is not None and row.account_id is not None:
-                purposes = {
-                    u["scope"]: u.get("purpose", "service_delivery") for u in row.consent_uses
-                }
+                purposes = row.purposes
                 rows = [
                     {
                         "account_id": row.account_id,
@@ -211,7 +239,7 @@ class Introspector:
         raise RuntimeError("the token kept changing while it was being introspected")
 
     def _answer(
-        self, row: Any, scopes: list[str], table: dict[str, tuple[str, str]]
+        self, row: TokenView, scopes: list[str], table: dict[str, tuple[str, str]]
     ) -> dict[str, Any]:
         answer: dict[str, Any] = {
             "active": True,

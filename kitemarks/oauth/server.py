@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request
@@ -289,14 +289,31 @@ class Server(AuthorizationServer):  # type: ignore[misc]
         return None
 
 
+class MalformedForm(ValueError):
+    """The body is not an application/x-www-form-urlencoded form (RFC 6749 §3.2)."""
+
+
+async def form_pairs(request: Request) -> list[tuple[str, str]]:
+    """The urlencoded form of a POST, parsed directly (the multipart machinery is not needed)."""
+    body = await request.body()
+    if not body:
+        return []
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/x-www-form-urlencoded":
+        raise MalformedForm("send the parameters as application/x-www-form-urlencoded")
+    try:
+        return parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=200)
+    except (UnicodeDecodeError, ValueError):
+        raise MalformedForm("the form is not valid UTF-8 urlencoded text") from None
+
+
 async def parse(
     request: Request, settings: Settings, *, payload_from_query: bool = False
 ) -> StarletteRequest:
     """The authlib view of a Starlette request; the URI is our public one (the issuer's scheme)."""
     form: list[tuple[str, str]] = []
     if request.method == "POST" and not payload_from_query:
-        data = await request.form()
-        form = [(k, v) for k, v in data.multi_items() if isinstance(v, str)]
+        form = await form_pairs(request)
     base = urlsplit(settings.base_url)
     # authlib insists on https; a loopback development server is the one allowed exception.
     scheme = "https" if settings.base_url_is_loopback else base.scheme

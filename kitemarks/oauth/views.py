@@ -21,7 +21,16 @@ from kitemarks import consents
 from kitemarks.oauth import rfc7009, tokens
 from kitemarks.oauth.grants import create_server
 from kitemarks.oauth.rfc7662 import Introspector
-from kitemarks.oauth.server import CURRENT, Citizen, Exchange, Server, StarletteRequest, parse
+from kitemarks.oauth.server import (
+    CURRENT,
+    Citizen,
+    Exchange,
+    MalformedForm,
+    Server,
+    StarletteRequest,
+    form_pairs,
+    parse,
+)
 from marketplace import errors
 from marketplace.accounts.models import Account, Role
 from marketplace.auth import Principal, bearer_token, cached_authenticate
@@ -173,7 +182,8 @@ async def authorize(request: Request) -> Response:
     if request.method == "GET" or screen is not None:
         assert screen is not None
         return screen
-    form = await request.form()
+    pairs = await form_pairs(request)
+    form = dict(pairs)
     confirm = form.get("confirm")
     server = oauth_server(platform)
     exchange = CURRENT.get()
@@ -181,7 +191,7 @@ async def authorize(request: Request) -> Response:
     if confirm == "deny":
         denied: Response = server.create_authorization_response(oauth, grant_user=None, grant=grant)
         return denied
-    kept = {v for v in form.getlist("scope") if isinstance(v, str)}
+    kept = {v for k, v in pairs if k == "scope"}
     requested = {u["scope"] for u in uses}
     required = {u["scope"] for u in uses if not u["optional"]}
     days_raw = form.get("expires_in_days") or str(DEFAULT_DAYS)
@@ -285,19 +295,16 @@ async def introspect(request: Request) -> Response:
     """RFC 7662 for registered data APIs (HTTP Basic); records the access when a citizen token is active."""
     platform: Platform = request.app.state.platform
     credentials = tokens.basic_credentials(request.headers.get("authorization"))
-    unauthorised = oauth_error(
-        401,
-        "invalid_client",
-        "authenticate as a registered data API with HTTP Basic",
-        {"WWW-Authenticate": 'Basic realm="govstore"'},
-    )
-    if credentials is None:
-        return unauthorised
     checker = introspector(platform)
-    caller = await checker.authenticate(*credentials)
+    caller = await checker.authenticate(*credentials) if credentials is not None else None
     if caller is None:
-        return unauthorised
-    form = await request.form()
+        return oauth_error(
+            401,
+            "invalid_client",
+            "authenticate as a registered data API with HTTP Basic",
+            {"WWW-Authenticate": 'Basic realm="govstore"'},
+        )
+    form = dict(await form_pairs(request))
     token_value = form.get("token")
     case_reference = form.get("case_reference")
     if not isinstance(token_value, str) or not token_value:
@@ -387,6 +394,8 @@ def _guarded(handler: Any) -> Any:
             return JSONResponse(
                 dict(body), status_code=status, headers={**NO_STORE, **dict(headers)}
             )
+        except MalformedForm as exc:
+            return oauth_error(400, "invalid_request", str(exc))
         except errors.DomainError as exc:
             from marketplace.problems import from_domain_error
 
