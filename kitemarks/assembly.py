@@ -10,6 +10,7 @@ from kitemarks.keys import KeyRing
 from kitemarks.oauth import epoch
 from kitemarks.oauth.access_log import AccessLogWriter
 from kitemarks.oauth.rfc7662 import Introspector
+from kitemarks.oauth.tokens import TokenWriter
 from kitemarks.oauth.views import build_server
 from marketplace.platform import Platform
 from marketplace.webhooks import services as webhooks
@@ -37,7 +38,9 @@ def install_kitemarks(platform: Platform) -> None:
     )
     platform.services["oauth_server"] = build_server(platform)
     platform.on_approval = publisher(platform)
+    platform.services["token_writer"] = tokens = TokenWriter(platform.db)
     platform.on_close.append(writer.close)
+    platform.on_close.append(tokens.close)
     webhooks.EVENTS.update(WEBHOOK_EVENTS)
     # Kitemark and consent events carry their service id; the release resolver reads it.
     for subject_type in ("kitemark", "consent"):

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
 import sqlalchemy as sa
-from sqlmodel import col, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kitemarks.models import (
@@ -33,11 +35,12 @@ from kitemarks.oauth.server import (
     StarletteRequest,
 )
 from marketplace.auth import hash_token
-from marketplace.db import utcnow
+from marketplace.db import Database, utcnow
 from marketplace.events import record_event
+from marketplace.groupcommit import GroupCommit
 from marketplace.ids import new_id
+from marketplace.rawdb import parse_json, parse_timestamp
 from marketplace.releases.lifecycle import ReleaseStatus
-from marketplace.releases.models import Release
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -61,18 +64,63 @@ def client_id_of(request: StarletteRequest) -> str | None:
     return request.payload.data.get("client_id")
 
 
-async def load_client(session: AsyncSession, client_id: str) -> Client | None:
-    row = (
-        await session.exec(
-            select(OAuthClient, Release.status)
-            .join(Release, col(Release.id) == col(OAuthClient.release_id))
-            .where(OAuthClient.client_id == client_id)
-        )
-    ).first()
+CLIENT = """
+SELECT c.client_id, c.service_id, c.release_id, c.secret_hash, c.redirect_uris, c.scopes,
+       r.status
+FROM oauth_clients c JOIN releases r ON r.id = c.release_id
+WHERE c.client_id = ?
+"""
+# Both end with the consent's columns (see _consent).
+CODE = """
+SELECT a.code_hash, a.client_id, a.consent_id, a.account_id, a.redirect_uri, a.scopes,
+       a.code_challenge, a.code_challenge_method, a.expires_at, a.used_at, a.family_id,
+       k.id, k.account_id, k.service_id, k.scopes, k.status, k.expires_at
+FROM oauth_codes a JOIN consents k ON k.id = a.consent_id
+WHERE a.code_hash = ?
+"""
+REFRESH = """
+SELECT t.id, t.family_id, t.client_id, t.service_id, t.consent_id, t.account_id, t.scopes,
+       t.refresh_expires_at, t.rotated_at, t.revoked_at,
+       k.id, k.account_id, k.service_id, k.scopes, k.status, k.expires_at
+FROM oauth_tokens t JOIN consents k ON k.id = t.consent_id
+WHERE t.refresh_hash = ?
+"""
+
+
+def _required(value: Any) -> datetime:
+    moment = parse_timestamp(value)
+    assert moment is not None, "a NOT NULL timestamp"
+    return moment
+
+
+def _consent(row: tuple[Any, ...]) -> Consent:
+    """The consent columns that end each of the queries above."""
+    consent_id, account_id, service_id, scopes, status, expires_at = row[-6:]
+    return Consent(
+        id=consent_id,
+        account_id=account_id,
+        service_id=service_id,
+        release_id="",
+        client_id="",
+        scopes=parse_json(scopes),
+        status=ConsentStatus(status),
+        expires_at=_required(expires_at),
+    )
+
+
+async def load_client(db: Database, client_id: str) -> Client | None:
+    row = await db.raw.fetchrow(CLIENT, (client_id,))
     if row is None:
         return None
-    client, status = row
-    return Client(client, status is ReleaseStatus.PUBLISHED)
+    client = OAuthClient(
+        client_id=row[0],
+        service_id=row[1],
+        release_id=row[2],
+        secret_hash=row[3],
+        redirect_uris=parse_json(row[4]),
+        scopes=parse_json(row[5]),
+    )
+    return Client(client, row[6] == ReleaseStatus.PUBLISHED.value)
 
 
 def consent_usable(consent: Consent | None, now: datetime) -> bool:
@@ -89,46 +137,68 @@ def effective_scopes(*scope_sets: list[str]) -> str:
     return " ".join(sorted(result))
 
 
-async def load_exchange(session: AsyncSession, request: StarletteRequest) -> Exchange:
-    """Everything authlib may ask of a token request, read before it runs."""
+async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
+    """Everything authlib may ask of a token request, read (through the driver) before it runs."""
     exchange = Exchange()
     client_id = client_id_of(request)
-    client = await load_client(session, client_id) if client_id else None
-    if client is not None:
-        exchange.clients[client.row.client_id] = client
+    client = await load_client(db, client_id) if client_id else None
+    if client is None:
+        return exchange
+    exchange.clients[client.row.client_id] = client
     form = request.form
     now = utcnow()
     grant_type = form.get("grant_type")
-    if grant_type == "authorization_code" and form.get("code") and client is not None:
-        row = await session.get(AuthorizationCode, hash_token(form["code"]))
-        if row is not None and row.used_at is not None:
-            exchange.replayed_family = row.family_id
-        elif row is not None and row.expires_at > now:
-            consent = await session.get(Consent, row.consent_id)
-            if consent_usable(consent, now):
-                assert consent is not None
-                exchange.consent = consent
-                exchange.code = Code(
-                    row, effective_scopes(row.scopes, consent.scopes, client.row.scopes)
-                )
-    elif grant_type == "refresh_token" and form.get("refresh_token") and client is not None:
-        token = (
-            await session.exec(
-                select(OAuthToken).where(
-                    OAuthToken.refresh_hash == hash_token(form["refresh_token"])
-                )
+    if grant_type == "authorization_code" and form.get("code"):
+        row = await db.raw.fetchrow(CODE, (hash_token(form["code"]),))
+        if row is None:
+            return exchange
+        code = AuthorizationCode(
+            code_hash=row[0],
+            client_id=row[1],
+            consent_id=row[2],
+            account_id=row[3],
+            redirect_uri=row[4],
+            scopes=parse_json(row[5]),
+            code_challenge=row[6],
+            code_challenge_method=row[7],
+            expires_at=_required(row[8]),
+            used_at=parse_timestamp(row[9]),
+            family_id=row[10],
+        )
+        consent = _consent(row)
+        if code.used_at is not None:
+            exchange.replayed_family = code.family_id
+        elif code.expires_at > now and consent_usable(consent, now):
+            exchange.consent = consent
+            exchange.code = Code(
+                code, effective_scopes(code.scopes, consent.scopes, client.row.scopes)
             )
-        ).first()
-        if token is not None and token.consent_id is not None:
-            consent = await session.get(Consent, token.consent_id)
-            if token.rotated_at is not None:
-                exchange.refresh = RefreshCredential(token, "")
-            elif consent_usable(consent, now):
-                assert consent is not None
-                exchange.consent = consent
-                exchange.refresh = RefreshCredential(
-                    token, effective_scopes(token.scopes, consent.scopes, client.row.scopes)
-                )
+    elif grant_type == "refresh_token" and form.get("refresh_token"):
+        row = await db.raw.fetchrow(REFRESH, (hash_token(form["refresh_token"]),))
+        if row is None:
+            return exchange
+        token = OAuthToken(
+            id=row[0],
+            access_hash="",
+            family_id=row[1],
+            client_id=row[2],
+            service_id=row[3],
+            consent_id=row[4],
+            account_id=row[5],
+            scopes=parse_json(row[6]),
+            expires_at=now,
+            refresh_expires_at=parse_timestamp(row[7]),
+            rotated_at=parse_timestamp(row[8]),
+            revoked_at=parse_timestamp(row[9]),
+        )
+        consent = _consent(row)
+        if token.rotated_at is not None:
+            exchange.refresh = RefreshCredential(token, "")
+        elif consent_usable(consent, now):
+            exchange.consent = consent
+            exchange.refresh = RefreshCredential(
+                token, effective_scopes(token.scopes, consent.scopes, client.row.scopes)
+            )
     return exchange
 
 
@@ -153,38 +223,76 @@ def _token_row(
     }
 
 
-async def persist_exchange(session: AsyncSession, exchange: Exchange) -> bool:
+_CODES: sa.Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
+_TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
+USE_CODE = (
+    sa.update(_CODES)
+    .where(_CODES.c.code_hash == sa.bindparam("hash"))
+    .where(_CODES.c.used_at.is_(None))
+    .values(used_at=sa.bindparam("now"), family_id=sa.bindparam("family"))
+)
+ROTATE = (
+    sa.update(_TOKENS)
+    .where(_TOKENS.c.id == sa.bindparam("token"))
+    .where(_TOKENS.c.rotated_at.is_(None))
+    .where(_TOKENS.c.revoked_at.is_(None))
+    .values(rotated_at=sa.bindparam("now"))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One token request's writes: use up a code or rotate a refresh token, then store tokens."""
+
+    tokens: list[dict[str, Any]]
+    code_hash: str | None = None
+    family_id: str | None = None
+    rotate_token_id: str | None = None
+
+
+class TokenWriter(GroupCommit[Issue, bool]):
+    """Token requests share commits; single use is still decided per request, by conditional
+    updates in the shared transaction (a request that loses a race stores nothing)."""
+
+    async def commit(self, conn: AsyncConnection, items: list[Issue]) -> list[bool]:
+        now = utcnow()
+        won = []
+        rows = []
+        for item in items:
+            ok = True
+            if item.code_hash is not None:
+                result = await conn.execute(
+                    USE_CODE, {"hash": item.code_hash, "now": now, "family": item.family_id}
+                )
+                ok = result.rowcount == 1
+            if ok and item.rotate_token_id is not None:
+                result = await conn.execute(ROTATE, {"token": item.rotate_token_id, "now": now})
+                ok = result.rowcount == 1
+            won.append(ok)
+            if ok:
+                rows += item.tokens
+        if rows:
+            await conn.execute(sa.insert(_TOKENS), rows)
+        return won
+
+
+async def persist_exchange(writer: TokenWriter, exchange: Exchange) -> bool:
     """Store the tokens authlib issued and use up the code or refresh token; False if it lost a race."""
     now = utcnow()
     family_id = new_id("fam")
+    code_hash = None
+    rotate = None
     if exchange.code is not None and exchange.code_used:
-        used = await session.exec(
-            update(AuthorizationCode)
-            .where(col(AuthorizationCode.code_hash) == exchange.code.row.code_hash)
-            .where(col(AuthorizationCode.used_at).is_(None))
-            .values(used_at=now, family_id=family_id)
-        )
-        if used.rowcount != 1:
-            return False
+        code_hash = exchange.code.row.code_hash
     if exchange.refresh is not None and exchange.rotated:
         family_id = exchange.refresh.row.family_id
-        rotated = await session.exec(
-            update(OAuthToken)
-            .where(col(OAuthToken.id) == exchange.refresh.row.id)
-            .where(col(OAuthToken.rotated_at).is_(None))
-            .where(col(OAuthToken.revoked_at).is_(None))
-            .values(rotated_at=now)
-        )
-        if rotated.rowcount != 1:
-            exchange.replayed_family = family_id
-            return False
-    if exchange.issued:
-        client = next(iter(exchange.clients.values())).row
-        await session.exec(
-            sa.insert(OAuthToken),
-            params=[_token_row(issued, client, family_id, now) for issued in exchange.issued],
-        )
-    return True
+        rotate = exchange.refresh.row.id
+    client = next(iter(exchange.clients.values())).row
+    rows = [_token_row(issued, client, family_id, now) for issued in exchange.issued]
+    won = await writer.submit(Issue(rows, code_hash, family_id, rotate))
+    if not won and rotate is not None:
+        exchange.replayed_family = family_id
+    return won
 
 
 async def revoke_family(session: AsyncSession, family_id: str, reason: str) -> int:

@@ -55,6 +55,11 @@ def oauth_server(platform: Platform) -> Server:
     return server
 
 
+def token_writer(platform: Platform) -> tokens.TokenWriter:
+    writer: tokens.TokenWriter = platform.services["token_writer"]
+    return writer
+
+
 def introspector(platform: Platform) -> Introspector:
     found: Introspector = platform.services["introspector"]
     return found
@@ -121,7 +126,7 @@ async def _consent_screen(
     exchange = Exchange()
     async with platform.db.session(write=False) as session:
         client_id = oauth.payload.data.get("client_id")
-        client = await tokens.load_client(session, client_id) if client_id else None
+        client = await tokens.load_client(platform.db, client_id) if client_id else None
         if client is not None:
             exchange.clients[client.row.client_id] = client
         CURRENT.set(exchange)
@@ -267,19 +272,16 @@ async def token(request: Request) -> Response:
     platform: Platform = request.app.state.platform
     oauth = await parse(request, platform.settings)
     server = oauth_server(platform)
-    async with platform.db.session(write=False) as session:
-        exchange = await tokens.load_exchange(session, oauth)
+    exchange = await tokens.load_exchange(platform.db, oauth)
     CURRENT.set(exchange)
     response: Response = server.create_token_response(oauth)
     if response.status_code == 200:
-        async with platform.db.session(write=True) as session:
-            won = await tokens.persist_exchange(session, exchange)
-            if not won and exchange.replayed_family:
+        won = await tokens.persist_exchange(token_writer(platform), exchange)
+        if not won and exchange.replayed_family:
+            async with platform.db.transaction() as session:
                 await tokens.revoke_family(
                     session, exchange.replayed_family, "refresh token reused"
                 )
-            await session.commit()
-        await run_after_commit(session)
         if not won:
             return oauth_error(400, "invalid_grant", "the code or refresh token was already used")
     elif exchange.replayed_family:
@@ -336,8 +338,7 @@ async def revoke(request: Request) -> Response:
     oauth = await parse(request, platform.settings)
     exchange = Exchange()
     client_id = tokens.client_id_of(oauth)
-    async with platform.db.session(write=False) as session:
-        client = await tokens.load_client(session, client_id) if client_id else None
+    client = await tokens.load_client(platform.db, client_id) if client_id else None
     basic = tokens.basic_credentials(request.headers.get("authorization"))
     secret = basic[1] if basic else oauth.form.get("client_secret", "")
     if client is None or not client.check_client_secret(secret):
