@@ -158,7 +158,7 @@ class AuthorizationCode(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column())
     expires_at: datetime = Field(sa_column=ts_column())
     used_at: datetime | None = Field(default=None, sa_column=ts_column(nullable=True))
-    # Tokens issued for it: a replayed code revokes them (RFC 6749 §4.1.2).
+    # The family of the tokens issued for it: a replayed code revokes them (RFC 6749 §4.1.2).
     family_id: str | None = Field(default=None, max_length=40)
 
 

@@ -225,19 +225,6 @@ def _token_row(
 
 _CODES: sa.Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
 _TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
-USE_CODE = (
-    sa.update(_CODES)
-    .where(_CODES.c.code_hash == sa.bindparam("hash"))
-    .where(_CODES.c.used_at.is_(None))
-    .values(used_at=sa.bindparam("now"), family_id=sa.bindparam("family"))
-)
-ROTATE = (
-    sa.update(_TOKENS)
-    .where(_TOKENS.c.id == sa.bindparam("token"))
-    .where(_TOKENS.c.rotated_at.is_(None))
-    .where(_TOKENS.c.revoked_at.is_(None))
-    .values(rotated_at=sa.bindparam("now"))
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,28 +233,49 @@ class Issue:
 
     tokens: list[dict[str, Any]]
     code_hash: str | None = None
-    family_id: str | None = None
     rotate_token_id: str | None = None
 
 
 class TokenWriter(GroupCommit[Issue, bool]):
-    """Token requests share commits; single use is still decided per request, by conditional
-    updates in the shared transaction (a request that loses a race stores nothing)."""
+    """Token requests share commits. Single use is still decided per request: one conditional
+    UPDATE ... RETURNING per batch says which codes and refresh tokens were still unused, and
+    only the first request presenting each one wins (a loser stores nothing)."""
 
     async def commit(self, conn: AsyncConnection, items: list[Issue]) -> list[bool]:
         now = utcnow()
+        codes = {i.code_hash for i in items if i.code_hash is not None}
+        rotations = {i.rotate_token_id for i in items if i.rotate_token_id is not None}
+        fresh_codes: set[str] = set()
+        fresh_tokens: set[str] = set()
+        if codes:
+            result = await conn.execute(
+                sa.update(_CODES)
+                .where(_CODES.c.code_hash.in_(codes))
+                .where(_CODES.c.used_at.is_(None))
+                .values(used_at=now)
+                .returning(_CODES.c.code_hash)
+            )
+            fresh_codes = set(result.scalars())
+        if rotations:
+            result = await conn.execute(
+                sa.update(_TOKENS)
+                .where(_TOKENS.c.id.in_(rotations))
+                .where(_TOKENS.c.rotated_at.is_(None))
+                .where(_TOKENS.c.revoked_at.is_(None))
+                .values(rotated_at=now)
+                .returning(_TOKENS.c.id)
+            )
+            fresh_tokens = set(result.scalars())
         won = []
         rows = []
         for item in items:
             ok = True
             if item.code_hash is not None:
-                result = await conn.execute(
-                    USE_CODE, {"hash": item.code_hash, "now": now, "family": item.family_id}
-                )
-                ok = result.rowcount == 1
+                ok = item.code_hash in fresh_codes
+                fresh_codes.discard(item.code_hash)  # a second request with it loses
             if ok and item.rotate_token_id is not None:
-                result = await conn.execute(ROTATE, {"token": item.rotate_token_id, "now": now})
-                ok = result.rowcount == 1
+                ok = item.rotate_token_id in fresh_tokens
+                fresh_tokens.discard(item.rotate_token_id)
             won.append(ok)
             if ok:
                 rows += item.tokens
@@ -284,12 +292,14 @@ async def persist_exchange(writer: TokenWriter, exchange: Exchange) -> bool:
     rotate = None
     if exchange.code is not None and exchange.code_used:
         code_hash = exchange.code.row.code_hash
+        # Tokens from a code share the family the code was given, so a replay can end them.
+        family_id = exchange.code.row.family_id or family_id
     if exchange.refresh is not None and exchange.rotated:
         family_id = exchange.refresh.row.family_id
         rotate = exchange.refresh.row.id
     client = next(iter(exchange.clients.values())).row
     rows = [_token_row(issued, client, family_id, now) for issued in exchange.issued]
-    won = await writer.submit(Issue(rows, code_hash, family_id, rotate))
+    won = await writer.submit(Issue(rows, code_hash, rotate))
     if not won and rotate is not None:
         exchange.replayed_family = family_id
     return won
@@ -335,5 +345,6 @@ async def save_authorization(
             code_challenge=code_challenge,
             code_challenge_method="S256",
             expires_at=utcnow() + code_ttl,
+            family_id=new_id("fam"),
         )
     )
