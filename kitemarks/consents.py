@@ -9,7 +9,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kitemarks.lifecycle import Actor, transition_consent
-from kitemarks.models import Consent, ConsentStatus, OAuthClient, OAuthToken
+from kitemarks.models import Consent, ConsentStatus, OAuthToken
 from marketplace import errors
 from marketplace.auth import Principal
 from marketplace.db import utcnow
@@ -21,6 +21,7 @@ from marketplace.releases.models import Release, Service
 
 if TYPE_CHECKING:
     from kitemarks.keys import KeyRing
+    from kitemarks.oauth.server import ClientRow
 
 RECEIPT_TYPE = "consent-receipt+jwt"
 TIER_MEANING = {
@@ -67,7 +68,7 @@ async def grant_consent(
     session: AsyncSession,
     *,
     account_id: str,
-    client: OAuthClient,
+    client: ClientRow,
     scopes: list[str],
     expires_at: datetime,
 ) -> Consent:

@@ -116,8 +116,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await platform.close()
 
     routes = [
-        *starlette_routes(ops),
+        # The OAuth endpoints are the hottest paths: matched first.
         *oauth_routes(),
+        *starlette_routes(ops),
         Route("/healthz", operations.healthz, methods=["GET"], include_in_schema=False),
         Route("/readyz", operations.readyz, methods=["GET"], include_in_schema=False),
         Route("/metrics", operations.metrics, methods=["GET"], include_in_schema=False),

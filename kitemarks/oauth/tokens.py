@@ -23,15 +23,18 @@ from kitemarks.models import (
     AuthorizationCode,
     Consent,
     ConsentStatus,
-    OAuthClient,
     OAuthToken,
 )
 from kitemarks.oauth.server import (
     Client,
+    ClientRow,
     Code,
+    CodeRow,
+    ConsentRow,
     Exchange,
     IssuedToken,
     RefreshCredential,
+    RefreshRow,
     StarletteRequest,
 )
 from marketplace.auth import hash_token
@@ -93,15 +96,13 @@ def _required(value: Any) -> datetime:
     return moment
 
 
-def _consent(row: tuple[Any, ...]) -> Consent:
+def _consent(row: tuple[Any, ...]) -> ConsentRow:
     """The consent columns that end each of the queries above."""
     consent_id, account_id, service_id, scopes, status, expires_at = row[-6:]
-    return Consent(
+    return ConsentRow(
         id=consent_id,
         account_id=account_id,
         service_id=service_id,
-        release_id="",
-        client_id="",
         scopes=parse_json(scopes),
         status=ConsentStatus(status),
         expires_at=_required(expires_at),
@@ -112,7 +113,7 @@ async def load_client(db: Database, client_id: str) -> Client | None:
     row = await db.raw.fetchrow(CLIENT, (client_id,))
     if row is None:
         return None
-    client = OAuthClient(
+    client = ClientRow(
         client_id=row[0],
         service_id=row[1],
         release_id=row[2],
@@ -123,7 +124,7 @@ async def load_client(db: Database, client_id: str) -> Client | None:
     return Client(client, row[6] == ReleaseStatus.PUBLISHED.value)
 
 
-def consent_usable(consent: Consent | None, now: datetime) -> bool:
+def consent_usable(consent: ConsentRow | None, now: datetime) -> bool:
     return (
         consent is not None and consent.status is ConsentStatus.ACTIVE and consent.expires_at > now
     )
@@ -152,7 +153,7 @@ async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
         row = await db.raw.fetchrow(CODE, (hash_token(form["code"]),))
         if row is None:
             return exchange
-        code = AuthorizationCode(
+        code = CodeRow(
             code_hash=row[0],
             client_id=row[1],
             consent_id=row[2],
@@ -177,16 +178,14 @@ async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
         row = await db.raw.fetchrow(REFRESH, (hash_token(form["refresh_token"]),))
         if row is None:
             return exchange
-        token = OAuthToken(
+        token = RefreshRow(
             id=row[0],
-            access_hash="",
             family_id=row[1],
             client_id=row[2],
             service_id=row[3],
             consent_id=row[4],
             account_id=row[5],
             scopes=parse_json(row[6]),
-            expires_at=now,
             refresh_expires_at=parse_timestamp(row[7]),
             rotated_at=parse_timestamp(row[8]),
             revoked_at=parse_timestamp(row[9]),
@@ -203,7 +202,7 @@ async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
 
 
 def _token_row(
-    issued: IssuedToken, client: OAuthClient, family_id: str, now: datetime
+    issued: IssuedToken, client: ClientRow, family_id: str, now: datetime
 ) -> dict[str, Any]:
     return {
         "id": new_id("tok"),
@@ -328,7 +327,7 @@ async def save_authorization(
     session: AsyncSession,
     *,
     code: str,
-    client: OAuthClient,
+    client: ClientRow,
     consent: Consent,
     redirect_uri: str,
     code_challenge: str,
