@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from authlib.oauth2.rfc6749.requests import OAuth2Payload
 from starlette.requests import Request
 from starlette.responses import Response
@@ -117,7 +118,19 @@ class StarletteRequest(OAuth2Request):  # type: ignore[misc]
         *,
         payload_from_query: bool = False,
     ) -> None:
-        super().__init__(method, uri, headers=headers)
+        # OAuth2Request.__init__ minus its transport check (which reads the environment on every
+        # request): `parse` builds the URI from the issuer, https unless the server is loopback.
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self._body = None
+        self.client = None
+        self.auth_method = None
+        self.user = None
+        self.authorization_code = None
+        self.refresh_token = None
+        self.credential = None
+        self._scope = None
         self._args = dict(args)
         self._form = dict(form)
         self.payload = Payload(form if method == "POST" and not payload_from_query else args)
@@ -368,17 +381,19 @@ async def parse(
     if request.method == "POST" and not payload_from_query:
         form = await form_pairs(request)
     base = urlsplit(settings.base_url)
+    if base.scheme != "https" and not settings.base_url_is_loopback:
+        raise InsecureTransportError()
     # authlib insists on https; a loopback development server is the one allowed exception.
-    scheme = "https" if settings.base_url_is_loopback else base.scheme
-    uri = f"{scheme}://{base.netloc}{request.url.path}"
-    if request.url.query:
-        uri += f"?{request.url.query}"
+    uri = f"https://{base.netloc}{request.scope['path']}"
+    query = request.scope.get("query_string", b"")
+    if query:
+        uri += f"?{query.decode('latin-1')}"
     return StarletteRequest(
         request.method,
         uri,
         # Starlette's headers are case-insensitive; authlib asks for "Authorization".
         request.headers,
-        list(request.query_params.multi_items()),
+        parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else [],
         form,
         payload_from_query=payload_from_query,
     )

@@ -73,12 +73,18 @@ SELECT c.client_id, c.service_id, c.release_id, c.secret_hash, c.redirect_uris, 
 FROM oauth_clients c JOIN releases r ON r.id = c.release_id
 WHERE c.client_id = ?
 """
-# Both end with the consent's columns (see _consent).
+# Both end with the consent's columns (see _consent). The code's query also brings its own
+# client (the one that must be presenting it), to spare a second read.
 CODE = """
-SELECT a.code_hash, a.client_id, a.consent_id, a.account_id, a.redirect_uri, a.scopes,
+SELECT c.client_id, c.service_id, c.release_id, c.secret_hash, c.redirect_uris, c.scopes,
+       r.status,
+       a.code_hash, a.client_id, a.consent_id, a.account_id, a.redirect_uri, a.scopes,
        a.code_challenge, a.code_challenge_method, a.expires_at, a.used_at, a.family_id,
        k.id, k.account_id, k.service_id, k.scopes, k.status, k.expires_at
-FROM oauth_codes a JOIN consents k ON k.id = a.consent_id
+FROM oauth_codes a
+JOIN consents k ON k.id = a.consent_id
+JOIN oauth_clients c ON c.client_id = a.client_id
+JOIN releases r ON r.id = c.release_id
 WHERE a.code_hash = ?
 """
 REFRESH = """
@@ -111,8 +117,11 @@ def _consent(row: tuple[Any, ...]) -> ConsentRow:
 
 async def load_client(db: Database, client_id: str) -> Client | None:
     row = await db.raw.fetchrow(CLIENT, (client_id,))
-    if row is None:
-        return None
+    return None if row is None else _client(row)
+
+
+def _client(row: tuple[Any, ...]) -> Client:
+    """The client columns that start CLIENT and CODE."""
     client = ClientRow(
         client_id=row[0],
         service_id=row[1],
@@ -142,17 +151,23 @@ async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
     """Everything authlib may ask of a token request, read (through the driver) before it runs."""
     exchange = Exchange()
     client_id = client_id_of(request)
-    client = await load_client(db, client_id) if client_id else None
-    if client is None:
+    if not client_id:
         return exchange
-    exchange.clients[client.row.client_id] = client
     form = request.form
     now = utcnow()
     grant_type = form.get("grant_type")
+    code_row = None
     if grant_type == "authorization_code" and form.get("code"):
-        row = await db.raw.fetchrow(CODE, (hash_token(form["code"]),))
-        if row is None:
-            return exchange
+        code_row = await db.raw.fetchrow(CODE, (hash_token(form["code"]),))
+    if code_row is not None and code_row[0] == client_id:
+        client: Client | None = _client(code_row)
+    else:
+        client = await load_client(db, client_id)
+    if client is None:
+        return exchange
+    exchange.clients[client.row.client_id] = client
+    if code_row is not None:
+        row = code_row[7:]
         code = CodeRow(
             code_hash=row[0],
             client_id=row[1],
@@ -175,9 +190,10 @@ async def load_exchange(db: Database, request: StarletteRequest) -> Exchange:
                 code, effective_scopes(code.scopes, consent.scopes, client.row.scopes)
             )
     elif grant_type == "refresh_token" and form.get("refresh_token"):
-        row = await db.raw.fetchrow(REFRESH, (hash_token(form["refresh_token"]),))
-        if row is None:
+        found = await db.raw.fetchrow(REFRESH, (hash_token(form["refresh_token"]),))
+        if found is None:
             return exchange
+        row = found
         token = RefreshRow(
             id=row[0],
             family_id=row[1],
