@@ -15,6 +15,7 @@ answer waits until those events are committed.
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -71,13 +72,12 @@ class TokenView:
     client_scopes: frozenset[str]
     consent_expires_at: datetime | None
     consent_scopes: frozenset[str]
-    purposes: dict[str, str]
+    uses: str | None  # the consent's data uses, as stored (parsed only when needed)
     live: bool
     epoch: int
 
     @classmethod
     def of(cls, row: tuple[Any, ...]) -> TokenView:
-        uses = parse_json(row[11]) or []
         expires_at, issued_at = parse_timestamp(row[2]), parse_timestamp(row[3])
         assert expires_at is not None and issued_at is not None
         return cls(
@@ -92,7 +92,7 @@ class TokenView:
             client_scopes=frozenset(parse_json(row[8]) or ()),
             consent_expires_at=parse_timestamp(row[9]),
             consent_scopes=frozenset(parse_json(row[10]) or ()),
-            purposes={u["scope"]: u.get("purpose", "service_delivery") for u in uses},
+            uses=row[11] if row[11] is None or isinstance(row[11], str) else json.dumps(row[11]),
             live=bool(row[12]),
             epoch=int(row[13]),
         )
@@ -120,6 +120,7 @@ class Introspector:
         self._scopes: tuple[float, dict[str, tuple[str, str]]] = (0.0, {})
         # Token rows by access-token hash, as read at the epoch they carry.
         self._tokens: dict[str, TokenView] = {}
+        self._purposes: dict[str, dict[str, str]] = {}
 
     async def authenticate(self, client_id: str, secret: str) -> Caller | None:
         """A registered, enabled data API with that secret (compared in constant time)."""
@@ -161,6 +162,19 @@ class Introspector:
             scopes = {str(r[0]): (str(r[1]), owner_key(str(r[2]))) for r in rows}
             self._scopes = (time.monotonic(), scopes)
         return scopes
+
+    def _purposes_of(self, row: TokenView) -> dict[str, str]:
+        """Purpose per scope from the consent's data uses; a consent's purposes never change
+        (narrowing only drops scopes), so they are parsed once per consent per process."""
+        assert row.consent_id is not None
+        purposes = self._purposes.get(row.consent_id)
+        if purposes is None:
+            uses = parse_json(row.uses) or []
+            purposes = {u["scope"]: u.get("purpose", "service_delivery") for u in uses}
+            if len(self._purposes) >= MAX_CACHED_TOKENS:
+                self._purposes.clear()
+            self._purposes[row.consent_id] = purposes
+        return purposes
 
     async def _lookup(self, digest: str) -> TokenView | None:
         raw = await self.db.raw.fetchrow(LOOKUP, (digest,))
@@ -214,7 +228,7 @@ class Introspector:
             now = utcnow()
             rows = []
             if row.consent_id is not None and row.account_id is not None:
-                purposes = row.purposes
+                purposes = self._purposes_of(row)
                 rows = [
                     {
                         "account_id": row.account_id,
