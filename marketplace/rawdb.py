@@ -39,6 +39,10 @@ class RawReader:
             conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA query_only=ON")
             conn.execute("PRAGMA busy_timeout=5000")
+            # Hot lookups land anywhere in large tables: keep pages in memory (64 MiB of cache,
+            # and reads through a memory map rather than a system call per page).
+            conn.execute("PRAGMA cache_size=-65536")
+            conn.execute("PRAGMA mmap_size=268435456")
             self._sqlite = conn
         return self._sqlite
 
