@@ -388,11 +388,15 @@ async def parse(
     query = request.scope.get("query_string", b"")
     if query:
         uri += f"?{query.decode('latin-1')}"
+    # A plain dict: Starlette's case-insensitive headers scan the list on every lookup, and
+    # authlib asks for "Authorization" by that spelling.
+    headers = dict(request.headers)
+    if "authorization" in headers:
+        headers["Authorization"] = headers["authorization"]
     return StarletteRequest(
         request.method,
         uri,
-        # Starlette's headers are case-insensitive; authlib asks for "Authorization".
-        request.headers,
+        headers,
         parse_qsl(query.decode("latin-1"), keep_blank_values=True) if query else [],
         form,
         payload_from_query=payload_from_query,
