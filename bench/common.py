@@ -12,7 +12,7 @@ never through the HTTP API, and returns whatever the targets need: ids, bearer t
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -33,13 +33,25 @@ BATCH_ROWS = 1000
 
 
 class Target(NamedTuple):
-    """One endpoint to drive: `headers` and `body` are sent on every request."""
+    """One endpoint to drive: `headers` and `body` are sent on every request.
+
+    With `bodies`, each request sends the next of them instead (`body` is then ignored): wrk's
+    threads take interleaved strides, and the probe, the warm-up and the measurement each start
+    after the last body the one before used, so no body is sent twice in a run unless they run
+    out (the harness then starts over and says so). Use it for single-use values (authorization
+    codes) or to spread requests over many rows (tokens). Bodies are one line each.
+
+    `check`, if given, reads the probe's response body and returns what is wrong with it (None
+    when it is the answer the endpoint should give): a run whose probe fails it is a failed run.
+    """
 
     name: str
     method: str
     path: str
     headers: dict[str, str]
     body: str | None
+    bodies: Sequence[str] = ()
+    check: Callable[[bytes], str | None] | None = None
 
 
 HEALTHZ = Target("GET /healthz", "GET", "/healthz", {}, None)

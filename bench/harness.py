@@ -220,6 +220,11 @@ class Measurement:
     socket_errors: dict[str, int]
     other_cpu: float | None  # share of the machine's CPU used by processes not in the run
     idle_cpu: float | None  # share of the machine's CPU nobody used
+    probe_problem: str | None = None  # what the target's check found wrong with the probe's answer
+    # Targets with a list of bodies: how many of them the measurement sent, and how many of its
+    # requests repeated a body because the list ran out.
+    bodies_sent: int | None = None
+    bodies_repeated: int = 0
 
     @property
     def contended(self) -> bool:
@@ -280,13 +285,87 @@ def _lua_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def wrk_script(target: Target) -> str:
+# A target with a list of bodies: each wrk thread reads the file of bodies (one a line) and
+# keeps its own stride from line `first` on (thread k of T: first + k, first + k + T, ...), so no
+# two requests share a body; at the end, `done` writes the line after the last one used and how
+# many requests repeated a body because the thread's stride ran out.
+_BODIES_LUA = """
+local bodies_file, first, stride, used_file = {bodies_file}, {first}, {stride}, {used_file}
+local threads, counter = {{}}, 0
+
+function setup(thread)
+    thread:set("id", counter)
+    table.insert(threads, thread)
+    counter = counter + 1
+end
+
+function init(args)
+    bodies, sent = {{}}, 0
+    local line_number = 0
+    for line in io.lines(bodies_file) do
+        if line_number >= first and (line_number - first) % stride == id then
+            bodies[#bodies + 1] = line
+        end
+        line_number = line_number + 1
+    end
+    count = #bodies
+end
+
+function request()
+    sent = sent + 1
+    return wrk.format(nil, nil, nil, bodies[(sent - 1) % count + 1])
+end
+
+function done(summary, latency, requests)
+    local next_line, sent_total, repeated = first, 0, 0
+    for _, thread in ipairs(threads) do
+        local n, k, c = thread:get("sent"), thread:get("id"), thread:get("count")
+        if n > 0 then
+            next_line = math.max(next_line, first + k + stride * (math.min(n, c) - 1) + 1)
+        end
+        sent_total = sent_total + math.min(n, c)
+        repeated = repeated + math.max(0, n - c)
+    end
+    local out = assert(io.open(used_file, "w"))
+    out:write(string.format("%d %d %d\\n", next_line, sent_total, repeated))
+    out:close()
+end
+"""
+
+
+def wrk_script(
+    target: Target,
+    *,
+    bodies_file: Path | None = None,
+    first: int = 0,
+    stride: int = 1,
+    used_file: Path | None = None,
+) -> str:
     lines = [f"wrk.method = {_lua_string(target.method)}"]
     for name, value in target.headers.items():
         lines.append(f"wrk.headers[{_lua_string(name)}] = {_lua_string(value)}")
-    if target.body is not None:
+    if target.bodies:
+        assert bodies_file is not None and used_file is not None
+        lines.append(
+            _BODIES_LUA.format(
+                bodies_file=_lua_string(str(bodies_file)),
+                first=first,
+                stride=stride,
+                used_file=_lua_string(str(used_file)),
+            )
+        )
+    elif target.body is not None:
         lines.append(f"wrk.body = {_lua_string(target.body)}")
     return "\n".join(lines) + "\n"
+
+
+@dataclass
+class BodyCursor:
+    """Where a target with a list of bodies is in it, across its probe, warm-up and measurement."""
+
+    file: Path
+    total: int
+    next: int = 0  # the first body no request has used yet
 
 
 @dataclass
@@ -296,18 +375,55 @@ class Driver:
     threads: int
     connections: int
     meter: CpuMeter
+    cursors: dict[str, BodyCursor] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
-    def run_wrk(self, target: Target, seconds: int) -> str:
+    @property
+    def wrk_threads(self) -> int:
+        return min(self.threads, self.connections)
+
+    def cursor(self, target: Target) -> BodyCursor:
+        """The target's list of bodies, written to a file (one a line) the first time."""
+        found = self.cursors.get(target.name)
+        if found is None:
+            if any("\n" in body or "\r" in body for body in target.bodies):
+                raise ValueError(f"{target.name}: a body in the list spans more than one line")
+            path = self.work_dir / f"bodies-{len(self.cursors)}.txt"
+            path.write_text("".join(body + "\n" for body in target.bodies))
+            found = self.cursors[target.name] = BodyCursor(path, len(target.bodies))
+        return found
+
+    def run_wrk(self, target: Target, seconds: int) -> tuple[str, tuple[int, int] | None]:
+        """wrk's output, and for a list of bodies (bodies sent, requests that repeated one)."""
         script = self.work_dir / "request.lua"
-        script.write_text(wrk_script(target))
+        used_file = self.work_dir / "bodies-used.txt"
+        cursor = self.cursor(target) if target.bodies else None
+        if cursor is None:
+            script.write_text(wrk_script(target))
+        else:
+            if cursor.total - cursor.next < self.wrk_threads:
+                log(
+                    f"WARNING {target.name}: all {cursor.total} bodies used; starting over, so "
+                    "bodies repeat from here on (single-use ones answer errors)"
+                )
+                cursor.next = 0
+            used_file.unlink(missing_ok=True)
+            script.write_text(
+                wrk_script(
+                    target,
+                    bodies_file=cursor.file,
+                    first=cursor.next,
+                    stride=self.wrk_threads,
+                    used_file=used_file,
+                )
+            )
         command = [
             "wrk",
             "-t",
-            str(min(self.threads, self.connections)),
+            str(self.wrk_threads),
             "-c",
             str(self.connections),
             "-d",
@@ -324,16 +440,33 @@ class Driver:
         )
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr}{done.stdout}")
-        return done.stdout
+        if cursor is None:
+            return done.stdout, None
+        try:
+            next_line, sent, repeated = map(int, used_file.read_text().split())
+        except (OSError, ValueError) as exc:
+            raise RuntimeError(f"wrk's script did not say which bodies it used: {exc}") from None
+        cursor.next = next_line
+        if repeated:
+            log(
+                f"WARNING {target.name}: {repeated} requests repeated a body (the list of "
+                f"{cursor.total} ran out); single-use bodies answer errors"
+            )
+        return done.stdout, (sent, repeated)
 
     def probe(self, target: Target) -> tuple[int, bytes]:
         """One request before the load, so a wrong status is reported with its body."""
+        body = target.body
+        if target.bodies:
+            cursor = self.cursor(target)
+            body = target.bodies[cursor.next % cursor.total]
+            cursor.next += 1
         conn = http.client.HTTPConnection(HOST, self.port, timeout=30)
         try:
             conn.request(
                 target.method,
                 target.path,
-                body=target.body.encode() if target.body is not None else None,
+                body=body.encode() if body is not None else None,
                 headers=target.headers,
             )
             response = conn.getresponse()
@@ -343,12 +476,17 @@ class Driver:
 
     def measure(self, target: Target, *, seconds: int, warmup: int) -> Measurement:
         status, body = self.probe(target)
+        problem = None
         if not 200 <= status < 400:
             log(f"WARNING {target.name} answered {status}: {body[:300]!r}")
+        elif target.check is not None:
+            problem = target.check(body)
+            if problem:
+                log(f"WARNING {target.name}: wrong answer ({problem}): {body[:300]!r}")
         if warmup:
             self.run_wrk(target, warmup)
         before = self.meter.sample()
-        output = self.run_wrk(target, seconds)
+        output, used = self.run_wrk(target, seconds)
         other, idle = self.meter.shares(before, self.meter.sample())
         result = Measurement(
             name=target.name,
@@ -357,6 +495,9 @@ class Driver:
             probe_status=status,
             other_cpu=other,
             idle_cpu=idle,
+            probe_problem=problem,
+            bodies_sent=used[0] if used else None,
+            bodies_repeated=used[1] if used else 0,
             **parse_wrk(output),
         )
         problems = result.non_2xx_3xx + sum(result.socket_errors.values())
@@ -364,6 +505,12 @@ class Driver:
             f"{target.name}: {result.requests_per_second:.0f} req/s, "
             f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms"
             + (f", {problems} errors" if problems else "")
+            + (
+                f", {result.bodies_sent} different bodies"
+                + (f" ({result.bodies_repeated} requests repeated one)" if used[1] else "")
+                if used
+                else ""
+            )
             + (
                 f", other processes used {other:.0%} of the CPUs ({idle or 0:.0%} left idle)"
                 if other and other > 0.05
@@ -687,6 +834,10 @@ def summary(report: Report) -> str:
             "\nWARNING: /healthz moved by more than 20% between the first and last run; "
             "the machine was busy with something else, so ratios are unreliable."
         )
+    wrong = [r for r in report.results if r.probe_problem]
+    if wrong:
+        lines.append("\nWrong answers to the probe request (the run failed):")
+        lines.extend(f"  {r.name}: {r.probe_problem}" for r in wrong)
     if report.server_errors:
         lines.append("\nNon-2xx/3xx responses counted by the server:")
         for route, statuses in report.server_errors.items():
@@ -844,7 +995,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     path = write_json(report)
     print(f"\nresults: {path.relative_to(ROOT)}")
     failed = report.server_errors or any(
-        r.non_2xx_3xx or not 200 <= r.probe_status < 400 for r in report.results
+        r.non_2xx_3xx or r.probe_problem or not 200 <= r.probe_status < 400 for r in report.results
     )
     return 1 if failed else 0
 
