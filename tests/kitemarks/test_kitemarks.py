@@ -288,3 +288,23 @@ async def test_a_suspended_service_holds_no_valid_kitemark(
     # The grant itself is untouched; it is not valid while the service is out of the catalogue.
     assert status["status"] == "active" and status["valid"] is False
     assert (await kitemarks_of(client, svc.service_id))[0]["valid"] is False
+
+
+async def test_a_configured_signing_key_is_used_and_not_rotated_here(
+    make_app: Any, settings: Any, tmp_path: Any
+) -> None:
+    from joserfc.jwk import ECKey
+
+    from kitemarks.grants import keyring
+
+    pem = tmp_path / "signing.pem"
+    pem.write_bytes(ECKey.generate_key("P-256").as_pem(private=True))
+    app = await make_app(signing_key_file=pem)
+    ring = keyring(app.state.platform)
+    key = await ring.current()
+    assert str(key.kid).startswith("es256-")
+    with pytest.raises(RuntimeError, match="GOVSTORE_SIGNING_KEY_FILE"):
+        await ring.rotate()
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(RuntimeError, match="cannot be read"):
+        await make_app(signing_key_file=missing)
