@@ -56,10 +56,9 @@ KITEMARK: dict[str, Transition[GrantStatus]] = _table(
     Transition("supersede", _LIVE, G.SUPERSEDED, _SYSTEM, "kitemark:grant:superseded"),
 )
 
+# A suspended service keeps its scope grants as they are: its OAuth client works only while its
+# release is published, so suspension needs no transition here.
 SCOPE: dict[str, Transition[GrantStatus]] = _table(
-    # The whole service is suspended (or withdrawn, or reinstated): its scopes follow.
-    Transition("suspend", frozenset({G.ACTIVE}), G.SUSPENDED, _SYSTEM, "scope:grant:suspended"),
-    Transition("reinstate", frozenset({G.SUSPENDED}), G.ACTIVE, _SYSTEM, "scope:grant:reinstated"),
     Transition("revoke", _LIVE, G.REVOKED, _STAFF | _SYSTEM, "scope:grant:revoked"),
     Transition("supersede", _LIVE, G.SUPERSEDED, _SYSTEM, "scope:grant:superseded"),
 )
