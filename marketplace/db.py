@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
@@ -20,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from marketplace.rawdb import RawReader
+from marketplace.rawdb import RawReader, RawTransaction
 from marketplace.settings import Settings
 
 NAMING_CONVENTION = {
@@ -191,15 +190,15 @@ class Database:
         await run_after_commit(session)
 
     @asynccontextmanager
-    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
-        """A core connection in a write transaction (committed on success), for batched writes
-        that need no ORM: lighter than a session. It records no audit events."""
+    async def raw_transaction(self) -> AsyncIterator[RawTransaction]:
+        """A write transaction through the driver (rawdb.py), for batched hot-path writes: no
+        ORM, no audit events. Takes this process's SQLite write lock like every other writer."""
         if self._write_lock is not None:
-            async with self._write_lock, self.engine.begin() as conn:
-                yield conn
+            async with self._write_lock, self.raw.transaction() as tx:
+                yield tx
         else:
-            async with self.engine.begin() as conn:
-                yield conn
+            async with self.raw.transaction() as tx:
+                yield tx
 
     async def ping(self) -> None:
         async with self.read_engine.connect() as conn:

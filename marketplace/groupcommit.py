@@ -15,9 +15,8 @@ import logging
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from marketplace.db import Database
+from marketplace.rawdb import RawTransaction
 
 logger = logging.getLogger("govstore.groupcommit")
 
@@ -35,7 +34,7 @@ class GroupCommit(ABC, Generic[Item, Result]):
         self._task: asyncio.Task[None] | None = None
 
     @abstractmethod
-    async def commit(self, conn: AsyncConnection, items: list[Item]) -> list[Result]:
+    async def commit(self, tx: RawTransaction, items: list[Item]) -> list[Result]:
         """Write `items` in the open transaction; one result per item, in order."""
 
     async def submit(self, item: Item) -> Result:
@@ -55,8 +54,8 @@ class GroupCommit(ABC, Generic[Item, Result]):
                 batch = self._pending[: self.max_batch]
                 self._pending = self._pending[self.max_batch :]
                 try:
-                    async with self.db.write_connection() as conn:
-                        results = await self.commit(conn, [item for item, _ in batch])
+                    async with self.db.raw_transaction() as tx:
+                        results = await self.commit(tx, [item for item, _ in batch])
                 except Exception as exc:  # every waiter hears of it; the writer carries on
                     logger.exception("%s: a batch of %d failed", type(self).__name__, len(batch))
                     for _, future in batch:

@@ -13,15 +13,26 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from kitemarks.models import AccessEvent, Consent
 from kitemarks.oauth import epoch
 from marketplace.groupcommit import GroupCommit
+from marketplace.rawdb import RawTransaction
 
-_EVENTS: sa.Table = AccessEvent.__table__  # type: ignore[attr-defined]
-_CONSENTS: sa.Table = Consent.__table__  # type: ignore[attr-defined]
+INSERT_EVENT = (
+    "INSERT INTO access_events (account_id, consent_id, service_id, token_id, scope, tier,"
+    " purpose, data_api_id, case_reference, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+LAST_ACCESS = "UPDATE consents SET last_access_at = ? WHERE id = ?"
+COLUMNS = (
+    "account_id",
+    "consent_id",
+    "service_id",
+    "token_id",
+    "scope",
+    "tier",
+    "purpose",
+    "data_api_id",
+    "case_reference",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,20 +49,20 @@ class AccessLogWriter(GroupCommit[Accesses, bool]):
         commit failed. `rows` may be empty: the answer is still checked."""
         return await self.submit(Accesses(rows, at_epoch))
 
-    async def commit(self, conn: AsyncConnection, items: list[Accesses]) -> list[bool]:
-        current = int((await conn.execute(epoch.READ)).scalar_one())
+    async def commit(self, tx: RawTransaction, items: list[Accesses]) -> list[bool]:
+        current = int(await tx.fetchval(epoch.READ_SQL))
         rows = [row for item in items if item.epoch == current for row in item.rows]
         if rows:
-            await conn.execute(sa.insert(_EVENTS), rows)
+            await tx.executemany(
+                INSERT_EVENT,
+                [(*(row[c] for c in COLUMNS), tx.timestamp(row["created_at"])) for row in rows],
+            )
             last_access: dict[str, datetime] = {}
             for row in rows:
                 seen = last_access.get(row["consent_id"])
                 if seen is None or row["created_at"] > seen:
                     last_access[row["consent_id"]] = row["created_at"]
-            await conn.execute(
-                sa.update(_CONSENTS)
-                .where(_CONSENTS.c.id == sa.bindparam("consent"))
-                .values(last_access_at=sa.bindparam("at")),
-                [{"consent": k, "at": v} for k, v in last_access.items()],
+            await tx.executemany(
+                LAST_ACCESS, [(tx.timestamp(at), consent) for consent, at in last_access.items()]
             )
         return [item.epoch == current for item in items]

@@ -14,8 +14,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -42,7 +40,7 @@ from marketplace.db import Database, utcnow
 from marketplace.events import record_event
 from marketplace.groupcommit import GroupCommit
 from marketplace.ids import new_id
-from marketplace.rawdb import parse_json, parse_timestamp
+from marketplace.rawdb import RawTransaction, parse_json, parse_timestamp
 from marketplace.releases.lifecycle import ReleaseStatus
 
 
@@ -238,8 +236,31 @@ def _token_row(
     }
 
 
-_CODES: sa.Table = AuthorizationCode.__table__  # type: ignore[attr-defined]
-_TOKENS: sa.Table = OAuthToken.__table__  # type: ignore[attr-defined]
+TOKEN_COLUMNS = (
+    "id",
+    "access_hash",
+    "refresh_hash",
+    "family_id",
+    "client_id",
+    "service_id",
+    "consent_id",
+    "account_id",
+    "scopes",
+    "issued_at",
+    "expires_at",
+    "refresh_expires_at",
+    "rotated_at",
+    "revoked_at",
+)
+INSERT_TOKEN = (
+    f"INSERT INTO oauth_tokens ({', '.join(TOKEN_COLUMNS)}) "  # noqa: S608 (fixed names)
+    f"VALUES ({', '.join('?' for _ in TOKEN_COLUMNS)})"
+)
+_TIMES = {"issued_at", "expires_at", "refresh_expires_at", "rotated_at", "revoked_at"}
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" for _ in range(n))
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,33 +277,28 @@ class TokenWriter(GroupCommit[Issue, bool]):
     UPDATE ... RETURNING per batch says which codes and refresh tokens were still unused, and
     only the first request presenting each one wins (a loser stores nothing)."""
 
-    async def commit(self, conn: AsyncConnection, items: list[Issue]) -> list[bool]:
-        now = utcnow()
-        codes = {i.code_hash for i in items if i.code_hash is not None}
-        rotations = {i.rotate_token_id for i in items if i.rotate_token_id is not None}
+    async def commit(self, tx: RawTransaction, items: list[Issue]) -> list[bool]:
+        now = tx.timestamp(utcnow())
+        codes = sorted({i.code_hash for i in items if i.code_hash is not None})
+        rotations = sorted({i.rotate_token_id for i in items if i.rotate_token_id is not None})
         fresh_codes: set[str] = set()
         fresh_tokens: set[str] = set()
         if codes:
-            result = await conn.execute(
-                sa.update(_CODES)
-                .where(_CODES.c.code_hash.in_(codes))
-                .where(_CODES.c.used_at.is_(None))
-                .values(used_at=now)
-                .returning(_CODES.c.code_hash)
+            rows = await tx.fetchall(
+                f"UPDATE oauth_codes SET used_at = ? WHERE code_hash IN ({_marks(len(codes))})"  # noqa: S608
+                " AND used_at IS NULL RETURNING code_hash",
+                [now, *codes],
             )
-            fresh_codes = set(result.scalars())
+            fresh_codes = {r[0] for r in rows}
         if rotations:
-            result = await conn.execute(
-                sa.update(_TOKENS)
-                .where(_TOKENS.c.id.in_(rotations))
-                .where(_TOKENS.c.rotated_at.is_(None))
-                .where(_TOKENS.c.revoked_at.is_(None))
-                .values(rotated_at=now)
-                .returning(_TOKENS.c.id)
+            rows = await tx.fetchall(
+                f"UPDATE oauth_tokens SET rotated_at = ? WHERE id IN ({_marks(len(rotations))})"  # noqa: S608
+                " AND rotated_at IS NULL AND revoked_at IS NULL RETURNING id",
+                [now, *rotations],
             )
-            fresh_tokens = set(result.scalars())
+            fresh_tokens = {r[0] for r in rows}
         won = []
-        rows = []
+        stored = []
         for item in items:
             ok = True
             if item.code_hash is not None:
@@ -293,9 +309,21 @@ class TokenWriter(GroupCommit[Issue, bool]):
                 fresh_tokens.discard(item.rotate_token_id)
             won.append(ok)
             if ok:
-                rows += item.tokens
-        if rows:
-            await conn.execute(sa.insert(_TOKENS), rows)
+                stored += item.tokens
+        await tx.executemany(
+            INSERT_TOKEN,
+            [
+                tuple(
+                    tx.timestamp(row[c])
+                    if c in _TIMES
+                    else tx.json(row[c])
+                    if c == "scopes"
+                    else row[c]
+                    for c in TOKEN_COLUMNS
+                )
+                for row in stored
+            ],
+        )
         return won
 
 
