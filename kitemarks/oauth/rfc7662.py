@@ -14,12 +14,13 @@ answer waits until those events are committed.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -57,9 +58,14 @@ WHERE t.access_hash = ?
 """
 
 
-@dataclass(frozen=True, slots=True)
-class TokenView:
-    """What introspection needs of one token, as read at `epoch`."""
+@functools.lru_cache(maxsize=4096)
+def scope_set(stored: str | None) -> frozenset[str]:
+    """A JSON list of scopes as a set; the same few lists recur, so each is parsed once."""
+    return frozenset(parse_json(stored) or ())
+
+
+class TokenView(NamedTuple):
+    """What introspection needs of one token, as read at `epoch` (a tuple: cheap to build)."""
 
     id: str
     scopes: frozenset[str]
@@ -80,22 +86,28 @@ class TokenView:
     def of(cls, row: tuple[Any, ...]) -> TokenView:
         expires_at, issued_at = parse_timestamp(row[2]), parse_timestamp(row[3])
         assert expires_at is not None and issued_at is not None
+        uses = row[11]
         return cls(
-            id=row[0],
-            scopes=frozenset(parse_json(row[1]) or ()),
-            expires_at=expires_at,
-            issued_at=issued_at,
-            account_id=row[4],
-            consent_id=row[5],
-            client_id=row[6],
-            service_id=row[7],
-            client_scopes=frozenset(parse_json(row[8]) or ()),
-            consent_expires_at=parse_timestamp(row[9]),
-            consent_scopes=frozenset(parse_json(row[10]) or ()),
-            uses=row[11] if row[11] is None or isinstance(row[11], str) else json.dumps(row[11]),
-            live=bool(row[12]),
-            epoch=int(row[13]),
+            row[0],
+            scope_set(_text(row[1])),
+            expires_at,
+            issued_at,
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            scope_set(_text(row[8])),
+            parse_timestamp(row[9]),
+            scope_set(_text(row[10])),
+            uses if uses is None or isinstance(uses, str) else json.dumps(uses),
+            bool(row[12]),
+            int(row[13]),
         )
+
+
+def _text(value: Any) -> str | None:
+    """JSON as text (both drivers give text; a decoded value is put back as text)."""
+    return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,6 +97,18 @@ WHERE t.refresh_hash = ?
 """
 
 
+@functools.lru_cache(maxsize=4096)
+def _json_list(stored: str) -> tuple[str, ...]:
+    return tuple(parse_json(stored) or ())
+
+
+def json_list(stored: Any) -> tuple[str, ...]:
+    """A stored JSON list of strings; the same few lists recur, so each is parsed once."""
+    if stored is None:
+        return ()
+    return _json_list(stored if isinstance(stored, str) else json.dumps(stored))
+
+
 def _required(value: Any) -> datetime:
     moment = parse_timestamp(value)
     assert moment is not None, "a NOT NULL timestamp"
@@ -125,8 +140,8 @@ def _client(row: tuple[Any, ...]) -> Client:
         service_id=row[1],
         release_id=row[2],
         secret_hash=row[3],
-        redirect_uris=parse_json(row[4]),
-        scopes=parse_json(row[5]),
+        redirect_uris=json_list(row[4]),
+        scopes=json_list(row[5]),
     )
     return Client(client, row[6] == ReleaseStatus.PUBLISHED.value)
 
@@ -137,7 +152,7 @@ def consent_usable(consent: ConsentRow | None, now: datetime) -> bool:
     )
 
 
-def effective_scopes(*scope_sets: list[str]) -> str:
+def effective_scopes(*scope_sets: Sequence[str]) -> str:
     """What a token may carry now: granted to the service, consented by the citizen, asked for."""
     result = set(scope_sets[0])
     for scopes in scope_sets[1:]:
