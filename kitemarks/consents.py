@@ -142,18 +142,6 @@ async def own_consent(
     return consent
 
 
-async def consents_of(session: AsyncSession, account_id: str) -> list[tuple[Consent, Service]]:
-    rows = (
-        await session.exec(
-            select(Consent, Service)
-            .join(Service, col(Service.id) == col(Consent.service_id))
-            .where(Consent.account_id == account_id)
-            .order_by(col(Consent.granted_at).desc(), col(Consent.id))
-        )
-    ).all()
-    return [(c, s) for c, s in rows]
-
-
 async def revoke_consent(session: AsyncSession, principal: Principal, consent_id: str) -> Consent:
     """Revoke now: every token issued under it is inactive from this commit on."""
     consent = await own_consent(session, principal, consent_id, lock=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -116,28 +116,22 @@ async def _supersede_older(session: AsyncSession, release: Release) -> None:
             actor_id=None,
             details={"superseded_by": release.id},
         )
-    for kitemark in (
-        await session.exec(
-            select(KitemarkGrant)
-            .where(KitemarkGrant.service_id == release.service_id)
-            .where(KitemarkGrant.release_id != release.id)
-            .where(col(KitemarkGrant.status).in_(LIVE))
-        )
-    ).all():
-        transition_kitemark(
-            session, kitemark, "supersede", actor=Actor.SYSTEM, actor_id=None, reason=release.id
-        )
-    for scope_grant in (
-        await session.exec(
-            select(ScopeGrant)
-            .where(ScopeGrant.service_id == release.service_id)
-            .where(ScopeGrant.release_id != release.id)
-            .where(col(ScopeGrant.status).in_(LIVE))
-        )
-    ).all():
-        transition_scope(
-            session, scope_grant, "supersede", actor=Actor.SYSTEM, actor_id=None, reason=release.id
-        )
+    kinds: list[tuple[Any, Any]] = [
+        (KitemarkGrant, transition_kitemark),
+        (ScopeGrant, transition_scope),
+    ]
+    for model, change in kinds:
+        for grant in (
+            await session.exec(
+                select(model)
+                .where(model.service_id == release.service_id)
+                .where(model.release_id != release.id)
+                .where(col(model.status).in_(LIVE))
+            )
+        ).all():
+            change(
+                session, grant, "supersede", actor=Actor.SYSTEM, actor_id=None, reason=release.id
+            )
 
 
 async def publish_release(
@@ -272,18 +266,22 @@ def publisher(platform: Platform) -> ApprovalHook:
 # -- the grants' later life ------------------------------------------------------------------
 
 
+G = TypeVar("G", KitemarkGrant, ScopeGrant)
+
+
 async def _grant_for_staff(
-    session: AsyncSession, principal: Principal, grant_id: str
-) -> tuple[KitemarkGrant, Actor]:
+    session: AsyncSession, principal: Principal, model: type[G], grant_id: str, noun: str
+) -> tuple[G, Actor]:
+    """A grant a reviewer or admin may act on (never their own organisation's), locked."""
     principal.require_role(Role.REVIEWER, Role.ADMIN)
     actor = Actor.ADMIN if principal.has_role(Role.ADMIN) else Actor.REVIEWER
-    grant = await session.get(KitemarkGrant, grant_id, with_for_update=True)
+    grant = await session.get(model, grant_id, with_for_update=True)
     if grant is None:
-        raise errors.NotFound("no such kitemark")
+        raise errors.NotFound(f"no such {noun}")
     service = await session.get(Service, grant.service_id)
     assert service is not None
     if await membership_of(session, service.organisation_id, principal.account_id) is not None:
-        raise errors.Forbidden("you cannot act on a kitemark of your own organisation")
+        raise errors.Forbidden(f"you cannot act on a {noun} of your own organisation")
     return grant, actor
 
 
@@ -291,7 +289,7 @@ async def change_kitemark(
     session: AsyncSession, principal: Principal, grant_id: str, action: str, reason: str
 ) -> KitemarkGrant:
     """Suspend, revoke or reinstate a kitemark (reviewers and admins, with a reason)."""
-    grant, actor = await _grant_for_staff(session, principal, grant_id)
+    grant, actor = await _grant_for_staff(session, principal, KitemarkGrant, grant_id, "kitemark")
     if action == "reinstate" and grant.expires_at <= utcnow():
         raise errors.InvalidTransition(
             grant.status.value, "active", "the kitemark has expired; it cannot be reinstated"
@@ -336,18 +334,22 @@ async def grant_with_release_status(
     return (row[0], ReleaseStatus(row[1])) if row else None
 
 
+def current_kitemarks(service_id: str) -> Any:
+    """A service's current grants (superseded ones are history) with their release's status."""
+    return (
+        select(KitemarkGrant, Release.status)
+        .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
+        .where(KitemarkGrant.service_id == service_id)
+        .where(KitemarkGrant.status != GrantStatus.SUPERSEDED)
+    )
+
+
 async def service_kitemarks(
     session: AsyncSession, service_id: str
 ) -> list[tuple[KitemarkGrant, ReleaseStatus]]:
-    """A service's current grants (superseded ones are history) with their release's status."""
+    """All of `current_kitemarks`, newest first."""
     rows = (
-        await session.exec(
-            select(KitemarkGrant, Release.status)
-            .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
-            .where(KitemarkGrant.service_id == service_id)
-            .where(KitemarkGrant.status != GrantStatus.SUPERSEDED)
-            .order_by(col(KitemarkGrant.id).desc())
-        )
+        await session.exec(current_kitemarks(service_id).order_by(col(KitemarkGrant.id).desc()))
     ).all()
     return [(grant, ReleaseStatus(status)) for grant, status in rows]
 
@@ -369,15 +371,7 @@ async def revoke_scope_grant(
     session: AsyncSession, principal: Principal, grant_id: str, reason: str
 ) -> ScopeGrant:
     """Take a scope away from a service: its tokens lose it at the next request or introspection."""
-    principal.require_role(Role.REVIEWER, Role.ADMIN)
-    actor = Actor.ADMIN if principal.has_role(Role.ADMIN) else Actor.REVIEWER
-    grant = await session.get(ScopeGrant, grant_id, with_for_update=True)
-    if grant is None:
-        raise errors.NotFound("no such scope grant")
-    service = await session.get(Service, grant.service_id)
-    assert service is not None
-    if await membership_of(session, service.organisation_id, principal.account_id) is not None:
-        raise errors.Forbidden("you cannot act on a grant of your own organisation")
+    grant, actor = await _grant_for_staff(session, principal, ScopeGrant, grant_id, "scope grant")
     transition_scope(
         session, grant, "revoke", actor=actor, actor_id=principal.account_id, reason=reason
     )

@@ -87,6 +87,40 @@ def _check(rule: Transition[Any], current: StrEnum, actor: Actor, noun: str) -> 
         )
 
 
+def _change_grant(
+    session: AsyncSession,
+    rule: Transition[GrantStatus],
+    grant: KitemarkGrant | ScopeGrant,
+    *,
+    noun: str,
+    subject_type: str,
+    actor: Actor,
+    actor_id: str | None,
+    reason: str | None,
+    details: dict[str, Any],
+) -> None:
+    """Check and apply one grant transition and record its event (kitemark or scope grant)."""
+    _check(rule, grant.status, actor, noun)
+    previous = grant.status
+    grant.status, grant.status_changed_at, grant.status_reason = rule.target, utcnow(), reason
+    session.add(grant)
+    record_event(
+        session,
+        rule.tag,
+        subject_type=subject_type,
+        subject_id=grant.id,
+        actor_id=actor_id,
+        body={
+            "service_id": grant.service_id,
+            "release_id": grant.release_id,
+            **details,
+            "from": previous.value,
+            "to": rule.target.value,
+            "reason": reason,
+        },
+    )
+
+
 def transition_kitemark(
     session: AsyncSession,
     grant: KitemarkGrant,
@@ -96,26 +130,16 @@ def transition_kitemark(
     actor_id: str | None,
     reason: str | None = None,
 ) -> None:
-    rule = KITEMARK[action]
-    _check(rule, grant.status, actor, "kitemark")
-    previous = grant.status
-    grant.status, grant.status_changed_at, grant.status_reason = rule.target, utcnow(), reason
-    session.add(grant)
-    record_event(
+    _change_grant(
         session,
-        rule.tag,
+        KITEMARK[action],
+        grant,
+        noun="kitemark",
         subject_type="kitemark",
-        subject_id=grant.id,
+        actor=actor,
         actor_id=actor_id,
-        body={
-            "service_id": grant.service_id,
-            "release_id": grant.release_id,
-            "scheme": grant.scheme,
-            "from": previous.value,
-            "to": rule.target.value,
-            "reason": reason,
-            "actor": actor.value,
-        },
+        reason=reason,
+        details={"scheme": grant.scheme, "actor": actor.value},
     )
 
 
@@ -128,26 +152,16 @@ def transition_scope(
     actor_id: str | None,
     reason: str | None = None,
 ) -> None:
-    rule = SCOPE[action]
-    _check(rule, grant.status, actor, "scope grant")
-    previous = grant.status
-    grant.status, grant.status_changed_at, grant.status_reason = rule.target, utcnow(), reason
-    session.add(grant)
-    record_event(
+    _change_grant(
         session,
-        rule.tag,
+        SCOPE[action],
+        grant,
+        noun="scope grant",
         subject_type="scope_grant",
-        subject_id=grant.id,
+        actor=actor,
         actor_id=actor_id,
-        body={
-            "service_id": grant.service_id,
-            "release_id": grant.release_id,
-            "scope": grant.scope,
-            "tier": grant.tier.value,
-            "from": previous.value,
-            "to": rule.target.value,
-            "reason": reason,
-        },
+        reason=reason,
+        details={"scope": grant.scope, "tier": grant.tier.value},
     )
 
 

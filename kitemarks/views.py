@@ -221,10 +221,7 @@ async def list_kitemarks(
         raise errors.NotFound("no such service")
     rows, cursor = await paginate(
         session,
-        select(KitemarkGrant, Release.status)
-        .join(Release, col(Release.id) == col(KitemarkGrant.release_id))
-        .where(KitemarkGrant.service_id == service_id)
-        .where(KitemarkGrant.status != GrantStatus.SUPERSEDED),
+        grants.current_kitemarks(service_id),
         keys=[col(KitemarkGrant.id)],
         key_of=lambda row: [row[0].id],
         query=query,

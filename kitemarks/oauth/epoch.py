@@ -27,7 +27,6 @@ BUMPING = (
 )
 
 READ_SQL = "SELECT COALESCE((SELECT value FROM oauth_epoch WHERE id = 1), 0)"
-READ = sa.text(READ_SQL)
 BUMP = sa.text(
     "INSERT INTO oauth_epoch (id, value) VALUES (1, 1) "
     "ON CONFLICT (id) DO UPDATE SET value = oauth_epoch.value + 1"

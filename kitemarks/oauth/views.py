@@ -37,7 +37,7 @@ from marketplace.auth import Principal, bearer_token, cached_authenticate
 from marketplace.db import run_after_commit, utcnow
 from marketplace.organisations.models import Organisation
 from marketplace.platform import Platform
-from marketplace.releases.models import Service
+from marketplace.releases.models import Release, Service
 
 logger = logging.getLogger("govstore.oauth")
 
@@ -136,8 +136,6 @@ async def _consent_screen(
         except OAuth2Error as exc:
             return _authorization_error(exc), []
         assert client is not None
-        from marketplace.releases.models import Release
-
         release = await session.get(Release, client.row.release_id)
         service = await session.get(Service, client.row.service_id)
         account = await session.get(Account, principal.account_id)
@@ -336,7 +334,6 @@ async def revoke(request: Request) -> Response:
     """RFC 7009: a service revokes its own access or refresh token."""
     platform: Platform = request.app.state.platform
     oauth = await parse(request, platform.settings)
-    exchange = Exchange()
     client_id = tokens.client_id_of(oauth)
     client = await tokens.load_client(platform.db, client_id) if client_id else None
     basic = tokens.basic_credentials(request.headers.get("authorization"))
@@ -348,7 +345,6 @@ async def revoke(request: Request) -> Response:
             "authenticate with the service's client id and secret",
             {"WWW-Authenticate": 'Basic realm="govstore"'},
         )
-    del exchange
     value = oauth.form.get("token")
     if not value:
         return oauth_error(400, "invalid_request", "send the token to revoke in the 'token' field")
