@@ -24,8 +24,8 @@ from marketplace.guidelines.models import KitemarkScheme, Scope
 from marketplace.ids import new_id
 from marketplace.organisations.services import membership_of
 from marketplace.releases.approval import Approval, ApprovalHook
+from marketplace.releases.lifecycle import SERVING, ReleaseStatus, transition
 from marketplace.releases.lifecycle import Actor as ReleaseActor
-from marketplace.releases.lifecycle import ReleaseStatus, transition
 from marketplace.releases.models import Release, Service
 
 if TYPE_CHECKING:
@@ -123,9 +123,10 @@ async def _supersede_older(session: AsyncSession, release: Release) -> None:
     for model, change in kinds:
         for grant in (
             await session.exec(
+                # Every live grant, this release's own too: a release approved again after a
+                # re-review gets the grants of the new decision, not both sets.
                 select(model)
                 .where(model.service_id == release.service_id)
-                .where(model.release_id != release.id)
                 .where(col(model.status).in_(LIVE))
             )
         ).all():
@@ -316,7 +317,7 @@ def status_of(
     status = grant.status
     if status in LIVE and grant.expires_at <= now:
         status = GrantStatus.EXPIRED
-    valid = status is GrantStatus.ACTIVE and release_status is ReleaseStatus.PUBLISHED
+    valid = status is GrantStatus.ACTIVE and release_status in SERVING
     return KitemarkStatus(status, valid, grant.expires_at)
 
 

@@ -12,6 +12,10 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from catalogue.assembly import start_catalogue
+from catalogue.views import me_router as catalogue_me_router
+from catalogue.views import provider_router as catalogue_provider_router
+from catalogue.views import router as catalogue_router
 from kitemarks.assembly import start_kitemarks
 from kitemarks.oauth.views import oauth_routes
 from kitemarks.views import me_router, oauth_router
@@ -50,6 +54,9 @@ ROUTERS = [
     kitemarks_router,
     oauth_router,
     me_router,
+    catalogue_router,
+    catalogue_provider_router,
+    catalogue_me_router,
 ]
 
 
@@ -108,6 +115,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         platform.sealer.load()
         await start_kitemarks(platform)
+        await start_catalogue(platform)
         await bootstrap_admin(platform)
         await platform.jobs.start()
         try:

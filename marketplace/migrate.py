@@ -45,6 +45,11 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
+def modelled(name: str | None, type_: str, _parents: Any) -> bool:
+    """Engine-specific full-text tables (SQLite FTS5 and its shadow tables) are not modelled."""
+    return not (type_ == "table" and name is not None and name.startswith("catalogue_fts"))
+
+
 async def schema_differences(settings: Settings) -> list[Any]:
     """Differences between the migrated database and the models (empty when they agree)."""
     from marketplace.tables import metadata
@@ -55,7 +60,12 @@ async def schema_differences(settings: Settings) -> list[Any]:
 
             def compare(sync_conn: Any) -> list[Any]:
                 context = MigrationContext.configure(
-                    sync_conn, opts={"compare_type": True, "render_as_batch": True}
+                    sync_conn,
+                    opts={
+                        "compare_type": True,
+                        "render_as_batch": True,
+                        "include_name": modelled,
+                    },
                 )
                 return list(compare_metadata(context, metadata))
 

@@ -118,6 +118,13 @@ class RawReader:
         record = await pool.fetchrow(self._numbered(sql), *params)
         return tuple(record) if record is not None else None
 
+    async def fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        if self.is_sqlite:
+            rows = self._sqlite_connection().execute(sql, tuple(params)).fetchall()
+            return [tuple(r) for r in rows]
+        pool = await self._postgres_pool()
+        return [tuple(r) for r in await pool.fetch(self._numbered(sql), *params)]
+
     def _sqlite_writer(self) -> sqlite3.Connection:
         if self._writer is None:
             path = make_url(self.url).database or ""

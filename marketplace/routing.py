@@ -84,6 +84,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
     response_headers: dict[int, dict[str, str]] = field(default_factory=dict)
+    # A raw operation gets no session and no principal: its handler (request, platform, query)
+    # reads through the driver and returns its own Response (public hot paths: the catalogue).
+    raw: bool = False
 
     @property
     def description(self) -> str:
@@ -213,7 +216,12 @@ class Router:
         errors: tuple[int, ...] = (),
         extra_responses: Mapping[int, str] | None = None,
         response_headers: Mapping[int, dict[str, str]] | None = None,
+        raw: bool = False,
+        response: Any = None,
     ) -> Callable[[Handler], Handler]:
+        if raw and auth != Auth.PUBLIC:
+            raise TypeError("raw operations are public: they take no session to authenticate with")
+
         def decorator(handler: Handler) -> Handler:
             hints = typing.get_type_hints(handler)
             body_model = hints.get("body")
@@ -222,7 +230,7 @@ class Router:
                 members = [a for a in typing.get_args(body_model) if a is not type(None)]
                 body_model, body_required = members[0], False
             query_model = hints.get("query")
-            response_model = hints.get("return")
+            response_model = response if response is not None else hints.get("return")
             if response_model is type(None):
                 response_model = None
             if auth != Auth.PUBLIC and scope is None and method != "GET":
@@ -248,6 +256,7 @@ class Router:
                     errors=errors,
                     extra_responses=dict(extra_responses or {}),
                     response_headers=dict(response_headers or {}),
+                    raw=raw,
                 )
             )
             return handler
@@ -419,10 +428,28 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         await run_after_commit(session)
         return response
 
+    async def run_raw(request: Request) -> Response:
+        kwargs: dict[str, Any] = {}
+        if "request" in params:
+            kwargs["request"] = request
+        if "platform" in params:
+            kwargs["platform"] = request.app.state.platform
+        try:
+            if op.query_model is not None:
+                kwargs["query"] = parse_query(request, op.query_model)
+            for name in params:
+                if name not in _INJECTED:
+                    kwargs[name] = request.path_params[name]
+            return serialise(op, await op.handler(**kwargs))
+        except errors.DomainError as exc:
+            return from_domain_error(exc)
+
+    runner = run_raw if op.raw else run
+
     async def handle(request: Request) -> Response:
         started = time.perf_counter()
         try:
-            response = await run(request)
+            response = await runner(request)
         except Exception:
             logger.exception("unhandled error in %s %s", op.method, route_label)
             response = internal_error()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from catalogue import models as catalogue_models  # noqa: F401
 from kitemarks import models as kitemark_models  # noqa: F401
 from marketplace import events, idempotency  # noqa: F401
 from marketplace.accounts import models as account_models  # noqa: F401

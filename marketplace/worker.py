@@ -47,6 +47,7 @@ def cache_hook(platform: Platform) -> Any:
 
 def build_platform(settings: Settings) -> Platform:
     """A platform with every job and every audit-event hook: the app and the worker both use it."""
+    from catalogue.assembly import install_catalogue
     from kitemarks.assembly import install_kitemarks
     from marketplace.platform import Platform
     from marketplace.webhooks.tasks import dispatch_hook
@@ -56,6 +57,7 @@ def build_platform(settings: Settings) -> Platform:
     platform = Platform.create(settings, job_registry())
     platform.check_ids = frozenset(REGISTRY)
     install_kitemarks(platform)
+    install_catalogue(platform)
     platform.db.event_hooks.append(cache_hook(platform))
     platform.db.event_hooks.append(submission_hook(platform))
     platform.db.event_hooks.append(dispatch_hook(platform))

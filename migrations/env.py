@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from marketplace.migrate import modelled
 from marketplace.tables import metadata
 
 config = context.config
@@ -20,6 +21,7 @@ def _run(connection: Any) -> None:
         target_metadata=metadata,
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_name=modelled,
     )
     with context.begin_transaction():
         context.run_migrations()

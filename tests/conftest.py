@@ -44,7 +44,13 @@ async def _empty_database(settings: Settings) -> None:
         if conn.dialect.name == "postgresql":
             await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
-            for name in tables:
+            # Unmodelled SQLite full-text tables (catalogue_fts) go too.
+            virtual = await conn.execute(
+                sa.text(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'"
+                )
+            )
+            for name in [*tables, *virtual.scalars()]:
                 await conn.execute(sa.text(f"DELETE FROM {name}"))
     await engine.dispose()
 

@@ -27,19 +27,27 @@ def test_foundation_imports_no_capability() -> None:
         if path.relative_to(ROOT / "marketplace").as_posix() in ASSEMBLY:
             continue
         for name in imports_of(path):
-            if name.split(".")[0] in {"review", "kitemarks"}:
+            if name.split(".")[0] in {"review", "kitemarks", "catalogue"}:
                 offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
 
 
 def test_review_does_not_import_kitemarks() -> None:
     for path in (ROOT / "review").rglob("*.py"):
-        assert not any(n.split(".")[0] == "kitemarks" for n in imports_of(path)), path
+        assert not any(n.split(".")[0] in {"kitemarks", "catalogue"} for n in imports_of(path)), (
+            path
+        )
+
+
+def test_kitemarks_do_not_import_the_catalogue() -> None:
+    # The catalogue builds on consents and grants, never the other way round.
+    for path in (ROOT / "kitemarks").rglob("*.py"):
+        assert not any(n.split(".")[0] == "catalogue" for n in imports_of(path)), path
 
 
 def test_sdk_imports_nothing_from_the_server() -> None:
     for path in (ROOT / "sdk" / "src").rglob("*.py"):
         names = imports_of(path)
-        assert not any(n.split(".")[0] in {"marketplace", "review", "kitemarks"} for n in names), (
-            path
-        )
+        assert not any(
+            n.split(".")[0] in {"marketplace", "review", "kitemarks", "catalogue"} for n in names
+        ), path

@@ -29,6 +29,7 @@ from marketplace.auth import hash_token
 from marketplace.db import Database, utcnow
 from marketplace.guidelines.models import DataApi, Scope
 from marketplace.rawdb import parse_json, parse_timestamp
+from marketplace.releases.lifecycle import SERVING_SQL
 
 CACHE_SECONDS = 5.0
 MAX_CACHED_TOKENS = 250_000
@@ -43,10 +44,10 @@ def _table(model: Any) -> sa.Table:
 # One indexed read through the driver: the token, its client and release, its consent, and
 # the revocation epoch, all from one snapshot. Timestamps are compared in Python (the row may be
 # answered from the cache later), everything else that can end a token is decided here.
-LOOKUP = """
+LOOKUP = f"""
 SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.client_id,
        t.service_id, c.scopes, k.expires_at, k.scopes, k.uses,
-       CASE WHEN t.revoked_at IS NULL AND r.status = 'published'
+       CASE WHEN t.revoked_at IS NULL AND r.status IN {SERVING_SQL}
                  AND (t.consent_id IS NULL OR k.status = 'active')
             THEN 1 ELSE 0 END,
        COALESCE((SELECT value FROM oauth_epoch WHERE id = 1), 0)
@@ -55,7 +56,7 @@ JOIN oauth_clients c ON c.client_id = t.client_id
 JOIN releases r ON r.id = c.release_id
 LEFT JOIN consents k ON k.id = t.consent_id
 WHERE t.access_hash = ?
-"""
+"""  # noqa: S608 (a fixed list of statuses)
 
 
 @functools.lru_cache(maxsize=4096)

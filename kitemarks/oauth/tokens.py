@@ -44,7 +44,7 @@ from marketplace.events import record_event
 from marketplace.groupcommit import GroupCommit
 from marketplace.ids import new_id
 from marketplace.rawdb import RawTransaction, parse_json, parse_timestamp
-from marketplace.releases.lifecycle import ReleaseStatus
+from marketplace.releases.lifecycle import SERVING
 
 
 def basic_credentials(authorization: str | None) -> tuple[str, str] | None:
@@ -143,7 +143,10 @@ def _client(row: tuple[Any, ...]) -> Client:
         redirect_uris=json_list(row[4]),
         scopes=json_list(row[5]),
     )
-    return Client(client, row[6] == ReleaseStatus.PUBLISHED.value)
+    return Client(client, row[6] in SERVING_VALUES)
+
+
+SERVING_VALUES = frozenset(s.value for s in SERVING)
 
 
 def consent_usable(consent: ConsentRow | None, now: datetime) -> bool:

@@ -152,6 +152,15 @@ TRANSITIONS: dict[str, Transition] = {
 # A service has at most one release moving through review at a time.
 IN_FLIGHT = _IN_FLIGHT
 
+# A published release keeps serving while complaints send it back to review: its OAuth client
+# works, its kitemarks stay valid and the catalogue lists it as "under review". Only releases
+# that were published are ever referenced by a client, a grant or a catalogue entry, so "in
+# flight" here always means "re-review".
+SERVING = frozenset(
+    {S.PUBLISHED, S.AWAITING_REVIEW, S.IN_REVIEW, S.AWAITING_SECOND_APPROVAL, S.APPROVED}
+)
+SERVING_SQL = "(" + ", ".join(f"'{s.value}'" for s in sorted(SERVING)) + ")"
+
 
 def allowed_actions(status: ReleaseStatus, actor: Actor) -> list[str]:
     return [t.action for t in TRANSITIONS.values() if status in t.sources and actor in t.actors]

@@ -74,9 +74,12 @@ def publish(
         service_id: str | None = None,
         scopes: tuple[str, ...] = ("income.verify", "income.read"),
         kitemarks: tuple[str, ...] = ("privacy-assured",),
+        **changes: Any,
     ) -> Published:
+        """`changes` replace top-level manifest fields (name, summary, category, ...)."""
         manifest = copy.deepcopy(manifest_fixture("warm-home-grant-checker"))
         manifest["data_uses"].append(dict(OPTIONAL_USE))
+        manifest.update(changes)
         if service_id is None:
             r = await client.post(
                 f"/v1/organisations/{organisation['id']}/services",

@@ -1,0 +1,323 @@
+"""Keeps the catalogue's read model in step with what it is built from, in the same transaction.
+
+Every state change records an audit event in its transaction (STYLE.md). When the events about
+to commit touch what a listing shows (a release's status, a kitemark or scope grant, a rating),
+the listener below rebuilds those services' entries, their filter rows and their full-text
+index before the commit, and moves the catalogue version on: a suspended or withdrawn service
+is gone from search the moment its change commits, in every process. Consent and complaint
+events move the public per-service counters.
+
+The full-text index is written here and only here, for both engines: an FTS5 table on SQLite,
+`tsvector` columns (with a GIN index) on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from marketplace.db import utcnow
+from marketplace.releases.lifecycle import SERVING, ReleaseStatus
+
+# Audit tags (by prefix) that change what a listing shows.
+REINDEXING = (
+    "release:status:changed",
+    "kitemark:grant:",
+    "scope:grant:",
+    "catalogue:rating:",
+)
+# Audit tags that move a public counter, and which.
+COUNTERS = {
+    "consent:consent:granted": "opt_ins",
+    "consent:consent:revoked": "revocations",
+    "consent:consent:expired": "expiries",
+    "catalogue:complaint:received": "complaints",
+}
+
+BUMP = sa.text(
+    "INSERT INTO catalogue_version (id, value) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET value = catalogue_version.value + 1"
+)
+
+# The SQLite full-text table `catalogue_fts` (created by the migration): porter stemming over
+# unicode61, so "checker" finds "checkers" and "café" finds "cafe"; its row id is the doc_id.
+
+
+def _in_flight_values() -> tuple[str, ...]:
+    return tuple(s.value for s in SERVING if s is not ReleaseStatus.PUBLISHED)
+
+
+def _listed_release(session: Session, service_id: str, current: str | None) -> Any:
+    """The release a listing shows: the published one, or the listed one while it is re-reviewed."""
+    rows = session.execute(
+        sa.text(
+            "SELECT id, status, manifest, number FROM releases WHERE service_id = :s "
+            "AND status IN :statuses ORDER BY number DESC"
+        ).bindparams(sa.bindparam("statuses", expanding=True)),
+        {"s": service_id, "statuses": [s.value for s in SERVING]},
+    ).all()
+    for row in rows:
+        if row.status == ReleaseStatus.PUBLISHED.value:
+            return row
+    for row in rows:
+        if row.id == current and row.status in _in_flight_values():
+            return row
+    return None
+
+
+def _manifest(value: Any) -> dict[str, Any]:
+    return json.loads(value) if isinstance(value, str) else dict(value)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _aware(value: Any) -> datetime:
+    moment: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def refresh_service(session: Session, service_id: str, now: datetime) -> None:
+    """Rebuild one service's entry, filter rows and full-text index (or remove them)."""
+    dialect = session.get_bind().dialect.name
+    entry = session.execute(
+        sa.text(
+            "SELECT doc_id, release_id, listed_at FROM catalogue_entries WHERE service_id = :s"
+        ),
+        {"s": service_id},
+    ).first()
+    release = _listed_release(session, service_id, entry.release_id if entry else None)
+    if release is None:
+        if entry is not None:
+            _drop(session, dialect, entry.doc_id)
+        return
+    service = session.execute(
+        sa.text(
+            "SELECT s.slug, s.organisation_id, o.name AS provider FROM services s "
+            "JOIN organisations o ON o.id = s.organisation_id WHERE s.id = :s"
+        ),
+        {"s": service_id},
+    ).one()
+    manifest = _manifest(release.manifest)
+    kitemarks = session.execute(
+        sa.text(
+            "SELECT g.scheme, g.expires_at, k.title FROM kitemark_grants g "
+            "LEFT JOIN kitemark_schemes k ON k.slug = g.scheme "
+            "WHERE g.service_id = :s AND g.status = 'active' AND g.expires_at > :now "
+            "ORDER BY g.scheme"
+        ),
+        {"s": service_id, "now": now.replace(tzinfo=None) if dialect == "sqlite" else now},
+    ).all()
+    scopes = [
+        r.scope
+        for r in session.execute(
+            sa.text(
+                "SELECT DISTINCT scope FROM scope_grants WHERE service_id = :s "
+                "AND status = 'active' ORDER BY scope"
+            ),
+            {"s": service_id},
+        ).all()
+    ]
+    count, mean = session.execute(
+        sa.text("SELECT COUNT(*), AVG(stars) FROM ratings WHERE service_id = :s"),
+        {"s": service_id},
+    ).one()
+    rating_mean = round(float(mean), 2) if count else 0.0
+    under_review = release.status != ReleaseStatus.PUBLISHED.value
+    listed_at = _aware(entry.listed_at) if entry is not None else now
+    name = str(manifest.get("name", ""))
+    card = {
+        "id": service_id,
+        "slug": service.slug,
+        "name": name,
+        "summary": manifest.get("summary", ""),
+        "category": manifest.get("category", "other"),
+        "provider": {"id": service.organisation_id, "name": service.provider},
+        "kitemarks": [
+            {
+                "scheme": k.scheme,
+                "title": k.title or k.scheme,
+                "expires_at": _iso(_aware(k.expires_at)),
+            }
+            for k in kitemarks
+        ],
+        "scopes": scopes,
+        "rating": {"count": int(count), "mean": rating_mean if count else None},
+        "under_review": under_review,
+        "listed_at": _iso(listed_at),
+        "url": f"/v1/catalogue/services/{service.slug}",
+    }
+    values = {
+        "service_id": service_id,
+        "slug": service.slug,
+        "release_id": release.id,
+        "organisation_id": service.organisation_id,
+        "name": name,
+        "name_key": name.casefold()[:80],
+        "category": card["category"],
+        "under_review": under_review,
+        "rating_count": int(count),
+        "rating_mean": rating_mean,
+        "listed_at": listed_at.replace(tzinfo=None) if dialect == "sqlite" else listed_at,
+        "updated_at": now.replace(tzinfo=None) if dialect == "sqlite" else now,
+        "card": json.dumps(card, separators=(",", ":"), ensure_ascii=False),
+    }
+    columns = ", ".join(values)
+    if entry is None:
+        doc_id = session.execute(
+            sa.text(
+                f"INSERT INTO catalogue_entries ({columns}) "  # noqa: S608
+                f"VALUES ({', '.join(':' + k for k in values)}) RETURNING doc_id"
+            ),
+            values,
+        ).scalar_one()
+    else:
+        doc_id = entry.doc_id
+        assignments = ", ".join(f"{k} = :{k}" for k in values if k != "service_id")
+        session.execute(
+            sa.text(f"UPDATE catalogue_entries SET {assignments} WHERE doc_id = :doc_id"),  # noqa: S608
+            {**values, "doc_id": doc_id},
+        )
+        session.execute(sa.text("DELETE FROM catalogue_kitemarks WHERE doc_id = :d"), {"d": doc_id})
+        session.execute(sa.text("DELETE FROM catalogue_scopes WHERE doc_id = :d"), {"d": doc_id})
+    for k in kitemarks:
+        session.execute(
+            sa.text(
+                "INSERT INTO catalogue_kitemarks (scheme, doc_id, expires_at) VALUES (:k, :d, :e)"
+            ),
+            {"k": k.scheme, "d": doc_id, "e": k.expires_at},
+        )
+    for scope in scopes:
+        session.execute(
+            sa.text("INSERT INTO catalogue_scopes (scope, doc_id) VALUES (:s, :d)"),
+            {"s": scope, "d": doc_id},
+        )
+    _write_text(
+        session,
+        dialect,
+        doc_id,
+        name=name,
+        summary=str(manifest.get("summary", "")),
+        description=str(manifest.get("description", "")),
+        provider=str(service.provider),
+        fresh=entry is None,
+    )
+
+
+def _write_text(
+    session: Session,
+    dialect: str,
+    doc_id: int,
+    *,
+    name: str,
+    summary: str,
+    description: str,
+    provider: str,
+    fresh: bool,
+) -> None:
+    """The full-text index of one entry: the same fields, weighted name > summary > the rest."""
+    if dialect == "sqlite":
+        if not fresh:
+            session.execute(sa.text("DELETE FROM catalogue_fts WHERE rowid = :d"), {"d": doc_id})
+        session.execute(
+            sa.text(
+                "INSERT INTO catalogue_fts (rowid, name, summary, description, provider) "
+                "VALUES (:d, :n, :s, :desc, :p)"
+            ),
+            {"d": doc_id, "n": name, "s": summary, "desc": description, "p": provider},
+        )
+        return
+    session.execute(
+        sa.text(
+            "UPDATE catalogue_entries SET "
+            "name_vector = to_tsvector('english', :n), "
+            "search_vector = setweight(to_tsvector('english', :n), 'A') "
+            "|| setweight(to_tsvector('english', :s), 'B') "
+            "|| setweight(to_tsvector('english', :p), 'C') "
+            "|| setweight(to_tsvector('english', :desc), 'D') "
+            "WHERE doc_id = :d"
+        ),
+        {"d": doc_id, "n": name, "s": summary, "desc": description, "p": provider},
+    )
+
+
+def _drop(session: Session, dialect: str, doc_id: int) -> None:
+    if dialect == "sqlite":
+        session.execute(sa.text("DELETE FROM catalogue_fts WHERE rowid = :d"), {"d": doc_id})
+    session.execute(sa.text("DELETE FROM catalogue_kitemarks WHERE doc_id = :d"), {"d": doc_id})
+    session.execute(sa.text("DELETE FROM catalogue_scopes WHERE doc_id = :d"), {"d": doc_id})
+    session.execute(sa.text("DELETE FROM catalogue_entries WHERE doc_id = :d"), {"d": doc_id})
+
+
+def _count(session: Session, service_id: str, column: str) -> None:
+    session.execute(
+        sa.text(
+            "INSERT INTO service_figures (service_id, opt_ins, revocations, expiries, complaints) "
+            "VALUES (:s, 0, 0, 0, 0) ON CONFLICT (service_id) DO NOTHING"
+        ),
+        {"s": service_id},
+    )
+    session.execute(
+        sa.text(f"UPDATE service_figures SET {column} = {column} + 1 WHERE service_id = :s"),  # noqa: S608
+        {"s": service_id},
+    )
+
+
+def _before_commit(session: Session) -> None:
+    events: list[Any] = session.info.get("events", [])
+    # A session may commit more than once before its events are handed on: take each once.
+    marker = session.info.get("catalogue_seen")
+    start = marker[1] if marker is not None and marker[0] == id(events) else 0
+    fresh = events[start:]
+    if not fresh:
+        return
+    session.info["catalogue_seen"] = (id(events), len(events))
+    reindex: set[str] = set()
+    for e in fresh:
+        tag = getattr(e, "tag", "")
+        service_id = (getattr(e, "body", None) or {}).get("service_id")
+        if not isinstance(service_id, str):
+            continue
+        if tag.startswith(REINDEXING):
+            reindex.add(service_id)
+        column = COUNTERS.get(tag)
+        if column is not None:
+            _count(session, service_id, column)
+    if reindex:
+        session.flush()
+        now = utcnow()
+        for service_id in sorted(reindex):
+            refresh_service(session, service_id, now)
+        session.execute(BUMP)
+
+
+def install() -> None:
+    """Listen on every ORM session (idempotent). AsyncSession runs this inside its greenlet."""
+    if not event.contains(Session, "before_commit", _before_commit):
+        event.listen(Session, "before_commit", _before_commit)
+
+
+def rebuild(session: Session) -> int:
+    """Build every listing from scratch (first start after the migration); returns how many."""
+    dialect = session.get_bind().dialect.name
+    for (doc_id,) in session.execute(sa.text("SELECT doc_id FROM catalogue_entries")).all():
+        _drop(session, dialect, doc_id)
+    services = session.execute(
+        sa.text(
+            "SELECT DISTINCT service_id FROM releases WHERE status = :published ORDER BY service_id"
+        ),
+        {"published": ReleaseStatus.PUBLISHED.value},
+    ).scalars()
+    now = utcnow()
+    count = 0
+    for service_id in list(services):
+        refresh_service(session, service_id, now)
+        count += 1
+    session.execute(BUMP)
+    return count
