@@ -23,6 +23,7 @@ from catalogue.models import (
 )
 from kitemarks import consents, grants
 from kitemarks.models import AccessEvent, GrantStatus
+from kitemarks.views import ServiceRef
 from marketplace import errors
 from marketplace.accounts.models import TokenScope
 from marketplace.auth import Principal
@@ -37,12 +38,6 @@ me_router = Router("citizen")
 provider_router = Router("outcomes and complaints")
 
 TEXT = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]*$"
-
-
-class ServiceRef(Output):
-    id: str
-    slug: str
-    name: str
 
 
 # -- search ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from catalogue.assembly import install_catalogue
 from kitemarks.assembly import install_kitemarks, start_kitemarks
 from marketplace import errors
 from marketplace.accounts import services as accounts
@@ -152,6 +153,7 @@ async def load_demo(settings: Settings) -> list[str]:
     data = demo_data()
     platform = Platform.create(settings)
     install_kitemarks(platform)
+    install_catalogue(platform)
     created: dict[str, int] = {}
 
     def count(kind: str) -> None:
