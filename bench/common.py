@@ -43,6 +43,9 @@ class Target(NamedTuple):
 
     `check`, if given, reads the probe's response body and returns what is wrong with it (None
     when it is the answer the endpoint should give): a run whose probe fails it is a failed run.
+
+    With `paths`, requests cycle through them (each wrk thread from its own offset) instead of
+    `path`, which the probe still uses; a path may carry a tab and an `If-None-Match` value.
     """
 
     name: str
@@ -52,6 +55,7 @@ class Target(NamedTuple):
     body: str | None
     bodies: Sequence[str] = ()
     check: Callable[[bytes], str | None] | None = None
+    paths: Sequence[str] = ()
 
 
 HEALTHZ = Target("GET /healthz", "GET", "/healthz", {}, None)

@@ -333,9 +333,44 @@ end
 """
 
 
+# A target with a list of paths: every thread reads the file (a path a line, optionally a tab
+# and an If-None-Match value) and cycles through it from its own offset, so the threads spread
+# over the list at once; paths repeat when the list is shorter than the run (a query mix).
+_PATHS_LUA = """
+local paths_file, counter = {paths_file}, 0
+
+function setup(thread)
+    thread:set("id", counter)
+    counter = counter + 1
+end
+
+function init(args)
+    paths, tags = {{}}, {{}}
+    for line in io.lines(paths_file) do
+        local path, tag = line:match("^([^\t]*)\t?(.*)$")
+        paths[#paths + 1] = path
+        tags[#tags + 1] = tag
+    end
+    n = (id * 7919) % #paths
+end
+
+function request()
+    n = n % #paths + 1
+    local headers = nil
+    if tags[n] ~= "" then
+        headers = {{}}
+        for name, value in pairs(wrk.headers) do headers[name] = value end
+        headers["If-None-Match"] = tags[n]
+    end
+    return wrk.format(nil, paths[n], headers, nil)
+end
+"""
+
+
 def wrk_script(
     target: Target,
     *,
+    paths_file: Path | None = None,
     bodies_file: Path | None = None,
     first: int = 0,
     stride: int = 1,
@@ -354,6 +389,9 @@ def wrk_script(
                 used_file=_lua_string(str(used_file)),
             )
         )
+    elif target.paths:
+        assert paths_file is not None
+        lines.append(_PATHS_LUA.format(paths_file=_lua_string(str(paths_file))))
     elif target.body is not None:
         lines.append(f"wrk.body = {_lua_string(target.body)}")
     return "\n".join(lines) + "\n"
@@ -401,7 +439,11 @@ class Driver:
         script = self.work_dir / "request.lua"
         used_file = self.work_dir / "bodies-used.txt"
         cursor = self.cursor(target) if target.bodies else None
-        if cursor is None:
+        if target.paths:
+            paths_file = self.work_dir / "paths.txt"
+            paths_file.write_text("".join(path + "\n" for path in target.paths))
+            script.write_text(wrk_script(target, paths_file=paths_file))
+        elif cursor is None:
             script.write_text(wrk_script(target))
         else:
             if cursor.total - cursor.next < self.wrk_threads:

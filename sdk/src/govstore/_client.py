@@ -14,7 +14,9 @@ from .resources import (
     Admin,
     AsyncMode,
     Auth,
+    Catalogue,
     Checks,
+    Complaints,
     CurrentAccount,
     Guidelines,
     Kitemarks,
@@ -76,6 +78,8 @@ class Client(SyncAPIClient):
         self.review: Review[SyncMode] = Review(self)
         self.kitemarks: Kitemarks[SyncMode] = Kitemarks(self)
         self.scope_grants: ScopeGrants[SyncMode] = ScopeGrants(self)
+        self.catalogue: Catalogue[SyncMode] = Catalogue(self)
+        self.complaints: Complaints[SyncMode] = Complaints(self)
         self.me: Me[SyncMode] = Me(self)
         self.well_known: WellKnown[SyncMode] = WellKnown(self)
 
@@ -120,5 +124,7 @@ class AsyncClient(AsyncAPIClient):
         self.review: Review[AsyncMode] = Review(self)
         self.kitemarks: Kitemarks[AsyncMode] = Kitemarks(self)
         self.scope_grants: ScopeGrants[AsyncMode] = ScopeGrants(self)
+        self.catalogue: Catalogue[AsyncMode] = Catalogue(self)
+        self.complaints: Complaints[AsyncMode] = Complaints(self)
         self.me: Me[AsyncMode] = Me(self)
         self.well_known: WellKnown[AsyncMode] = WellKnown(self)

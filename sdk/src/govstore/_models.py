@@ -11,22 +11,38 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = [
+    "AccessLogEntry",
     "Account",
     "ApiToken",
     "ApiTokenScope",
     "Check",
+    "CitizenExport",
     "Claim",
+    "Complaint",
+    "ComplaintCategory",
+    "ComplaintFigures",
+    "ComplaintResponse",
+    "ComplaintStatus",
     "Consent",
     "ConsentReceipt",
     "ConsentStatus",
     "ConsentUse",
     "DataApiCredentials",
+    "DataApiRef",
+    "DataUse",
     "Decision",
     "DecisionOutcome",
     "DeliveryStatus",
+    "ExportedAccount",
+    "ExportedComplaint",
+    "ExportedComplaintResponse",
+    "ExportedConsent",
+    "ExportedOrganisation",
+    "ExportedRating",
+    "ExportedToken",
     "Finding",
     "FindingInput",
     "FindingResult",
@@ -37,10 +53,12 @@ __all__ = [
     "Introspection",
     "Jwks",
     "Kitemark",
+    "KitemarkBadge",
     "KitemarkClaims",
     "KitemarkEvidence",
     "KitemarkScheme",
     "KitemarkStatus",
+    "Listing",
     "LoginResult",
     "Member",
     "OAuthClientCredentials",
@@ -48,9 +66,17 @@ __all__ = [
     "OAuthServerMetadata",
     "Organisation",
     "OrganisationSummary",
+    "OutcomeReport",
+    "OutcomeSeries",
+    "OutcomeValue",
+    "ProviderRef",
     "ProviderService",
+    "PublicRating",
     "QueueInfo",
     "QueueItem",
+    "Rating",
+    "RatingBreakdown",
+    "RatingSummary",
     "Release",
     "ReleaseDetail",
     "ReleaseHistoryEntry",
@@ -59,9 +85,13 @@ __all__ = [
     "ReviewerRelease",
     "Scope",
     "ScopeGrant",
+    "SearchSort",
     "Service",
+    "ServicePage",
+    "ServicePageKitemark",
     "ServiceRef",
     "TokenResponse",
+    "TransparencyFigures",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",
@@ -151,6 +181,43 @@ class ConsentStatus(StrEnum):
     ACTIVE = "active"
     REVOKED = "revoked"
     EXPIRED = "expired"
+
+
+class SearchSort(StrEnum):
+    """How `catalogue.search` orders services; pass these (or the plain strings) as `sort`.
+
+    `relevance` (the default with `q`) puts services whose name holds a query word first,
+    then the better rated, then the newer; `rating` is the default without `q`.
+    """
+
+    RELEVANCE = "relevance"
+    RATING = "rating"
+    NEWEST = "newest"
+    NAME = "name"
+
+
+class ComplaintCategory(StrEnum):
+    """What a complaint is about; pass these (or the plain strings) to `catalogue.complain`."""
+
+    DATA_MISUSE = "data_misuse"
+    PRIVACY = "privacy"
+    SECURITY = "security"
+    ACCESSIBILITY = "accessibility"
+    ACCURACY = "accuracy"
+    SERVICE_QUALITY = "service_quality"
+    OTHER = "other"
+
+
+class ComplaintStatus(StrEnum):
+    """Where a complaint stands; `Complaint.status` compares equal to these.
+
+    `responded` once the provider (or a reviewer) has answered, `resolved` once they have
+    said how it was put right.
+    """
+
+    OPEN = "open"
+    RESPONDED = "responded"
+    RESOLVED = "resolved"
 
 
 class Account(GovStoreModel):
@@ -735,3 +802,372 @@ class KitemarkClaims(GovStoreModel):
     release_number: int
     evidence: list[KitemarkEvidence] = Field(default_factory=list)
     status_url: str
+
+
+# The catalogue: search, service pages, ratings
+
+
+class ProviderRef(GovStoreModel):
+    """The organisation that provides a listed service."""
+
+    id: str
+    name: str
+
+
+class KitemarkBadge(GovStoreModel):
+    """An active kitemark as a search result shows it: its scheme, title and expiry."""
+
+    scheme: str
+    title: str
+    expires_at: datetime
+
+
+class RatingSummary(GovStoreModel):
+    """How citizens rate a service: how many ratings, and their mean (None until the first)."""
+
+    count: int
+    mean: float | None = None
+
+
+class Listing(GovStoreModel):
+    """A published service as `catalogue.search` finds it.
+
+    `scopes` are the data scopes the service was granted; `under_review` is true while
+    complaints have sent its live release back to review (it keeps working meanwhile).
+    `url` is the service's catalogue page in the API (`catalogue.get(slug)` reads it).
+    """
+
+    id: str
+    slug: str
+    name: str
+    summary: str
+    category: str
+    provider: ProviderRef
+    kitemarks: list[KitemarkBadge] = Field(default_factory=list)
+    scopes: list[str] = Field(default_factory=list)
+    rating: RatingSummary
+    under_review: bool
+    listed_at: datetime
+    url: str
+
+
+class ServicePageKitemark(GovStoreModel):
+    """A kitemark on a service's catalogue page: its status now, expiry and status URL.
+
+    `status` is a `GrantStatus`; `id` is the kitemark's, for `kitemarks.status`.
+    """
+
+    id: str
+    scheme: str
+    status: str
+    valid: bool
+    granted_at: datetime
+    expires_at: datetime
+    status_url: str
+
+
+class DataUse(GovStoreModel):
+    """One use of citizens' data a listed service makes, with `plain_english`, the whole use in
+    one sentence: what it reads, from whom, at which tier, why, how long it is kept, whether
+    it is shared, and whether the citizen can say no to it (`optional`)."""
+
+    scope: str
+    title: str
+    description: str
+    data_owner: str
+    tier: str
+    tier_meaning: str
+    purpose: str
+    purpose_description: str
+    lawful_basis: str
+    retention_days: int | None = None
+    shared_with_third_parties: bool
+    optional: bool
+    plain_english: str
+
+
+class RatingBreakdown(RatingSummary):
+    """A service's ratings on its catalogue page: the summary, and how many gave each star.
+
+    `distribution` maps `"1"` to `"5"` to the number of ratings with that many stars.
+    """
+
+    distribution: dict[str, int] = Field(default_factory=dict)
+
+
+class OutcomeValue(GovStoreModel):
+    """The value reported for one period (`2026`, `2026-10` or `2026-Q3`) of an outcome metric."""
+
+    period: str
+    value: float
+    reported_at: datetime
+
+
+class OutcomeSeries(GovStoreModel):
+    """One outcome metric a service declared, with the latest value per period, newest first."""
+
+    metric: str
+    unit: str | None = None
+    description: str
+    reports: list[OutcomeValue] = Field(default_factory=list)
+
+
+class ComplaintFigures(GovStoreModel):
+    """How many complaints a service has had, how many are open, and how fast they are resolved."""
+
+    total: int
+    open: int
+    resolved: int
+    median_days_to_resolve: float | None = None
+
+
+class TransparencyFigures(GovStoreModel):
+    """A service's public figures: consents given (`opt_ins`), active now, revoked and expired,
+    and its complaints. Nobody is named."""
+
+    opt_ins: int
+    active_consents: int
+    revocations: int
+    expiries: int
+    complaints: ComplaintFigures
+
+
+class ServicePage(GovStoreModel):
+    """A service's catalogue page: everything a citizen needs to decide whether to use it.
+
+    The provider (`{"id", "name"}`) and the listed release (`{"id", "number"}`), the live
+    kitemarks, every data use in plain English, ratings, declared outcomes and the public
+    transparency figures.
+    """
+
+    id: str
+    slug: str
+    name: str
+    summary: str
+    description: str
+    category: str
+    provider: dict[str, str] = Field(default_factory=dict)
+    release: dict[str, Any] = Field(default_factory=dict)
+    website_url: str | None = None
+    privacy_policy_url: str | None = None
+    accessibility_statement_url: str | None = None
+    support_email: str | None = None
+    languages: list[str] = Field(default_factory=list)
+    pricing: dict[str, Any] | None = None
+    under_review: bool
+    listed_at: datetime
+    kitemarks: list[ServicePageKitemark] = Field(default_factory=list)
+    data_uses: list[DataUse] = Field(default_factory=list)
+    ratings: RatingBreakdown
+    outcomes: list[OutcomeSeries] = Field(default_factory=list)
+    transparency: TransparencyFigures
+
+
+class PublicRating(GovStoreModel):
+    """A rating as anyone sees it: anonymous, and always from a verified user of the service."""
+
+    stars: int
+    comment: str | None = None
+    verified: bool
+    updated_at: datetime
+
+
+class Rating(GovStoreModel):
+    """The caller's own rating of a service, from `catalogue.rate`.
+
+    A citizen has one rating per service: rating again replaces it, and `replaced` says
+    whether this call did (the server answered 200) or made the first one (201).
+    """
+
+    id: str
+    service: ServiceRef
+    stars: int
+    comment: str | None = None
+    verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+    _replaced: bool = PrivateAttr(default=False)
+
+    @property
+    def replaced(self) -> bool:
+        """True when this rating replaced the caller's earlier one, False for a first rating."""
+        return self._replaced
+
+
+# Complaints and outcomes
+
+
+class ComplaintResponse(GovStoreModel):
+    """An answer to a complaint, `by` the `provider` or a `reviewer`."""
+
+    id: str
+    by: str
+    message: str
+    created_at: datetime
+
+
+class Complaint(GovStoreModel):
+    """A citizen's complaint about a service, with every response, oldest first.
+
+    `category` is a `ComplaintCategory` and `status` a `ComplaintStatus`; `resolution` and
+    `resolved_at` are set once it is resolved. `escalated_to_review` is true when it was
+    among the complaints that sent the service's live release back to review.
+    Complainants are never named to the provider.
+    """
+
+    id: str
+    service: ServiceRef
+    release_id: str
+    category: str
+    description: str
+    status: str
+    resolution: str | None = None
+    created_at: datetime
+    resolved_at: datetime | None = None
+    escalated_to_review: bool
+    responses: list[ComplaintResponse] = Field(default_factory=list)
+
+
+class OutcomeReport(GovStoreModel):
+    """One report of an outcome metric for a period, by a member of the provider.
+
+    A later report for the same period and metric replaces the public figure; both stay
+    in the history (`services.outcomes`).
+    """
+
+    id: str
+    service_id: str
+    release_id: str
+    period: str
+    metric: str
+    value: float
+    reported_by: str | None = None
+    reported_at: datetime
+
+
+# A citizen's own records
+
+
+class DataApiRef(GovStoreModel):
+    """A department's data API, named: the one a service read a citizen's data through."""
+
+    id: str
+    name: str
+    data_owner: str
+
+
+class AccessLogEntry(GovStoreModel):
+    """One read of the citizen's data: which service read which scope, at which tier, why,
+    through which department's data API (with its `case_reference`, if any), and when."""
+
+    id: str
+    at: datetime
+    service: ServiceRef
+    scope: str
+    scope_title: str
+    tier: str
+    purpose: str
+    purpose_description: str
+    data_api: DataApiRef
+    case_reference: str | None = None
+    consent_id: str
+
+
+class ExportedAccount(GovStoreModel):
+    """The account in a `CitizenExport`."""
+
+    id: str
+    email: str
+    display_name: str
+    roles: list[str] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportedToken(GovStoreModel):
+    """A sign-in session or API token in a `CitizenExport` (`kind`): never its secret, only the
+    first characters (`prefix`)."""
+
+    id: str
+    kind: str
+    name: str
+    prefix: str
+    scopes: list[str] = Field(default_factory=list)
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class ExportedOrganisation(GovStoreModel):
+    """An organisation the citizen belongs to, and their role in it, in a `CitizenExport`."""
+
+    id: str
+    name: str
+    role: str
+
+
+class ExportedConsent(GovStoreModel):
+    """A consent in a `CitizenExport`, ended ones included; as `Consent`."""
+
+    id: str
+    service: ServiceRef
+    scopes: list[str] = Field(default_factory=list)
+    uses: list[ConsentUse] = Field(default_factory=list)
+    status: str
+    granted_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None = None
+    end_reason: str | None = None
+    last_access_at: datetime | None = None
+
+
+class ExportedRating(GovStoreModel):
+    """A rating the citizen gave, in a `CitizenExport`."""
+
+    id: str
+    service: ServiceRef
+    stars: int
+    comment: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportedComplaintResponse(GovStoreModel):
+    """A response to one of the citizen's complaints, in a `CitizenExport`."""
+
+    by: str
+    message: str
+    at: datetime
+
+
+class ExportedComplaint(GovStoreModel):
+    """A complaint the citizen made, with its responses, in a `CitizenExport`."""
+
+    id: str
+    service: ServiceRef
+    category: str
+    description: str
+    status: str
+    resolution: str | None = None
+    created_at: datetime
+    resolved_at: datetime | None = None
+    responses: list[ExportedComplaintResponse] = Field(default_factory=list)
+
+
+class CitizenExport(GovStoreModel):
+    """Everything GovStore holds about the signed-in citizen, from `me.export`.
+
+    `format` names the document's version (`govstore-citizen-export/1`); the server's
+    docs/citizen-data.md explains every field. Secrets are never exported.
+    """
+
+    format: str
+    exported_at: datetime
+    account: ExportedAccount
+    sign_ins_and_api_tokens: list[ExportedToken] = Field(default_factory=list)
+    organisations: list[ExportedOrganisation] = Field(default_factory=list)
+    consents: list[ExportedConsent] = Field(default_factory=list)
+    access_log: list[AccessLogEntry] = Field(default_factory=list)
+    ratings: list[ExportedRating] = Field(default_factory=list)
+    complaints: list[ExportedComplaint] = Field(default_factory=list)

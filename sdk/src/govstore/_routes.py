@@ -85,12 +85,29 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/services/{service_id}/oauth-client"): "services.oauth_client.rotate_secret",
     ("GET", "/.well-known/jwks.json"): "well_known.jwks",
     ("GET", "/.well-known/oauth-authorization-server"): "well_known.oauth_metadata",
-    # A citizen's consents
+    # A citizen's own records: consents, complaints, who read their data, export, erasure
     ("GET", "/v1/me/consents"): "me.consents.list",
     ("GET", "/v1/me/consents/{consent_id}"): "me.consents.get",
     ("PATCH", "/v1/me/consents/{consent_id}"): "me.consents.update",
     ("DELETE", "/v1/me/consents/{consent_id}"): "me.consents.revoke",
     ("GET", "/v1/me/consents/{consent_id}/receipt"): "me.consents.receipt",
+    ("GET", "/v1/me/complaints"): "me.complaints",
+    ("GET", "/v1/me/access-log"): "me.access_log",
+    ("GET", "/v1/me/export"): "me.export",
+    ("DELETE", "/v1/me"): "me.erase",
+    # The public catalogue: search, service pages, ratings, complaints
+    ("GET", "/v1/catalogue/services"): "catalogue.search",
+    ("GET", "/v1/catalogue/services/{slug}"): "catalogue.get",
+    ("GET", "/v1/catalogue/services/{slug}/ratings"): "catalogue.ratings",
+    ("POST", "/v1/catalogue/services/{slug}/ratings"): "catalogue.rate",
+    ("POST", "/v1/catalogue/services/{slug}/complaints"): "catalogue.complain",
+    # Complaints as providers and reviewers handle them; outcomes providers report
+    ("GET", "/v1/services/{service_id}/complaints"): "complaints.list",
+    ("GET", "/v1/complaints/{complaint_id}"): "complaints.get",
+    ("POST", "/v1/complaints/{complaint_id}/responses"): "complaints.respond",
+    ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints.resolve",
+    ("POST", "/v1/services/{service_id}/outcomes"): "services.report_outcome",
+    ("GET", "/v1/services/{service_id}/outcomes"): "services.outcomes",
 }
 
 ROUTES: Final = MappingProxyType(_ROUTES)

@@ -3,9 +3,12 @@
 from ._core import AsyncMode, Resource, SyncMode
 from .accounts import Accounts, ApiTokens, Auth, CurrentAccount
 from .admin import Admin, AdminAccounts, DataApis
-from .consents import Consents, Me
+from .catalogue import Catalogue
+from .complaints import Complaints
+from .consents import Consents
 from .guidelines import Guidelines, KitemarkSchemes, Schemas, Scopes
 from .kitemarks import Kitemarks, ScopeGrants
+from .me import Me
 from .organisations import Organisations, OrganisationWebhook
 from .review import Checks, Review
 from .services import Releases, ServiceOAuthClient, Services
@@ -18,7 +21,9 @@ __all__ = [
     "ApiTokens",
     "AsyncMode",
     "Auth",
+    "Catalogue",
     "Checks",
+    "Complaints",
     "Consents",
     "CurrentAccount",
     "DataApis",

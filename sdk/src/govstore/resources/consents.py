@@ -1,11 +1,10 @@
-"""`/v1/me`: the signed-in citizen's own consents to services, and signed receipts of them."""
+"""`/v1/me/consents`: the signed-in citizen's own consents to services, and signed receipts."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from .._base_client import BaseClient
 from .._models import Consent, ConsentReceipt
 from .._pagination import PageSpec
 from .._request import RequestSpec, parse_model, path
@@ -70,11 +69,3 @@ class Consents(Resource[M]):
         return RequestSpec(
             "GET", path("/v1/me/consents/{}/receipt", consent_id), parse_model(ConsentReceipt)
         )
-
-
-class Me(Resource[M]):
-    """`/v1/me`: the signed-in citizen's own data."""
-
-    def __init__(self, client: BaseClient) -> None:
-        super().__init__(client)
-        self.consents: Consents[M] = Consents(client)

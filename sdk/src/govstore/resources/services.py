@@ -10,6 +10,7 @@ from .._exceptions import WaitTimeoutError
 from .._models import (
     OAuthClientCredentials,
     OAuthClientRegistration,
+    OutcomeReport,
     ProviderService,
     Release,
     ReleaseDetail,
@@ -130,6 +131,47 @@ class Services(Resource[M]):
         """An organisation's services."""
         return PageSpec(
             path("/v1/organisations/{}/services", org_id), Service, limit=limit, cursor=cursor
+        )
+
+    @endpoint
+    def report_outcome(
+        self, service_id: str, period: str, metric: str, value: float
+    ) -> RequestSpec[OutcomeReport]:
+        """Report a listed service's `value` of `metric` for `period` (members of its organisation).
+
+        `period` is a year (`2026`), a month (`2026-10`) or a quarter (`2026-Q3`) that has
+        started; `metric` one the live release's manifest declared (`outcome_metrics`). A
+        later report for the same period and metric replaces the public figure; both stay
+        in the history. A service not in the catalogue raises `ConflictError`.
+        """
+        return RequestSpec(
+            "POST",
+            path("/v1/services/{}/outcomes", service_id),
+            parse_model(OutcomeReport),
+            json={"period": period, "metric": metric, "value": value},
+            creates=True,
+        )
+
+    @paginated
+    def outcomes(
+        self,
+        service_id: str,
+        *,
+        metric: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> PageSpec[OutcomeReport]:
+        """Every outcome report of a service, newest first; `metric` keeps one metric's.
+
+        The provider's members, reviewers and admins; the public sees the latest value per
+        period on the service's catalogue page.
+        """
+        return PageSpec(
+            path("/v1/services/{}/outcomes", service_id),
+            OutcomeReport,
+            params=without_none(metric=metric),
+            limit=limit,
+            cursor=cursor,
         )
 
 
