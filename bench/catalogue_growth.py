@@ -2,8 +2,8 @@
 most 2x its time at 10,000).
 
 For each size, a fresh database is loaded with the catalogue scenario's generated services
-(`bench/scenarios/catalogue.py`), then the server's own search statement
-(`catalogue.search.plan`) runs through the server's driver-level reader
+(`bench/scenarios/catalogue.py`), then the server's own search (`catalogue.search.Search`)
+runs through the server's driver-level reader
 (`marketplace.rawdb.RawReader`) for a fixed set of queries: no HTTP, no response cache, so
 the figure is the database work of a cache miss. Each query runs `--repeat` times; the
 median is taken per query, and the report gives the mean of those medians per shape of query
@@ -21,13 +21,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from bench.harness import postgres_database
 from bench.scenarios.catalogue import TOPICS, load_catalogue, places
-from catalogue.search import SearchQuery, plan
+from catalogue.search import SearchQuery, search_for
 from marketplace.migrate import upgrade
 from marketplace.rawdb import RawReader
 from marketplace.settings import Settings
@@ -55,23 +54,20 @@ def _query(text: str) -> SearchQuery:
     return SearchQuery.model_validate(dict(parse_qsl(text)))
 
 
-async def _time_queries(url: str, repeat: int, candidates: int) -> dict[str, float]:
+async def _time_queries(url: str, repeat: int) -> dict[str, float]:
     reader = RawReader(url, pool_size=2)
-    sqlite = reader.is_sqlite
-    now = datetime.now(UTC)
-    stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     per_shape: dict[str, float] = {}
     try:
         for shape, texts in QUERIES.items():
             medians = []
             for text in texts:
-                statement = plan(_query(text), sqlite=sqlite, candidates=candidates, now=stamp)
-                assert statement is not None
-                await reader.fetchall(statement.sql, statement.params)  # warm the pages
+                search = search_for(_query(text), sqlite=reader.is_sqlite)
+                rows, _ = await search.run(reader)  # warm the pages
+                assert rows, text
                 times = []
                 for _ in range(repeat):
                     started = time.perf_counter()
-                    await reader.fetchall(statement.sql, statement.params)
+                    await search.run(reader)
                     times.append(time.perf_counter() - started)
                 medians.append(statistics.median(times))
             per_shape[shape] = statistics.fmean(medians) * 1000
@@ -88,17 +84,16 @@ async def _load(url: str, size: int) -> float:
 
 
 def measure(backend: str, size: int, repeat: int) -> tuple[float, dict[str, float]]:
-    candidates = Settings().search_candidates
     with tempfile.TemporaryDirectory(prefix="govstore-growth-") as folder:
         if backend == "postgresql":
             with postgres_database() as url:
                 upgrade(Settings(data_dir=Path(folder), database_url=url, redis_url=None))
                 loaded = asyncio.run(_load(url, size))
-                return loaded, asyncio.run(_time_queries(url, repeat, candidates))
+                return loaded, asyncio.run(_time_queries(url, repeat))
         url = f"sqlite+aiosqlite:///{folder}/growth.sqlite3"
         upgrade(Settings(data_dir=Path(folder), database_url=url, redis_url=None))
         loaded = asyncio.run(_load(url, size))
-        return loaded, asyncio.run(_time_queries(url, repeat, candidates))
+        return loaded, asyncio.run(_time_queries(url, repeat))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

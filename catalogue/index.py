@@ -14,6 +14,7 @@ The full-text index is written here and only here, for both engines: an FTS5 tab
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from catalogue.search import rank_key
 from marketplace.db import utcnow
 from marketplace.releases.lifecycle import SERVING, ReleaseStatus
 
@@ -44,8 +46,9 @@ BUMP = sa.text(
     "ON CONFLICT (id) DO UPDATE SET value = catalogue_version.value + 1"
 )
 
-# The SQLite full-text table `catalogue_fts` (created by the migration): porter stemming over
-# unicode61, so "checker" finds "checkers" and "café" finds "cafe"; its row id is the doc_id.
+# The SQLite full-text tables (created by the migration): `catalogue_fts` over every field and
+# `catalogue_fts_names` over names alone, both with porter stemming over unicode61 ("checker"
+# finds "checkers", "café" finds "cafe"); a listing's row id in both is its rank key.
 
 
 def _in_flight_values() -> tuple[str, ...]:
@@ -88,14 +91,15 @@ def refresh_service(session: Session, service_id: str, now: datetime) -> None:
     dialect = session.get_bind().dialect.name
     entry = session.execute(
         sa.text(
-            "SELECT doc_id, release_id, listed_at FROM catalogue_entries WHERE service_id = :s"
+            "SELECT doc_id, release_id, listed_at, rank_key FROM catalogue_entries "
+            "WHERE service_id = :s"
         ),
         {"s": service_id},
     ).first()
     release = _listed_release(session, service_id, entry.release_id if entry else None)
     if release is None:
         if entry is not None:
-            _drop(session, dialect, entry.doc_id)
+            _drop(session, dialect, entry.doc_id, entry.rank_key)
         return
     service = session.execute(
         sa.text(
@@ -170,15 +174,17 @@ def refresh_service(session: Session, service_id: str, now: datetime) -> None:
     }
     columns = ", ".join(values)
     if entry is None:
+        # The rank key needs the doc_id: a provisional (negative, unique) key until it is known.
         doc_id = session.execute(
             sa.text(
-                f"INSERT INTO catalogue_entries ({columns}) "  # noqa: S608
-                f"VALUES ({', '.join(':' + k for k in values)}) RETURNING doc_id"
+                f"INSERT INTO catalogue_entries ({columns}, rank_key) "  # noqa: S608
+                f"VALUES ({', '.join(':' + k for k in values)}, :provisional) RETURNING doc_id"
             ),
-            values,
+            {**values, "provisional": -secrets.randbelow(2**62) - 1},
         ).scalar_one()
+        old_key = None
     else:
-        doc_id = entry.doc_id
+        doc_id, old_key = entry.doc_id, entry.rank_key
         assignments = ", ".join(f"{k} = :{k}" for k in values if k != "service_id")
         session.execute(
             sa.text(f"UPDATE catalogue_entries SET {assignments} WHERE doc_id = :doc_id"),  # noqa: S608
@@ -186,6 +192,11 @@ def refresh_service(session: Session, service_id: str, now: datetime) -> None:
         )
         session.execute(sa.text("DELETE FROM catalogue_kitemarks WHERE doc_id = :d"), {"d": doc_id})
         session.execute(sa.text("DELETE FROM catalogue_scopes WHERE doc_id = :d"), {"d": doc_id})
+    key = rank_key(rating_mean, doc_id)
+    session.execute(
+        sa.text("UPDATE catalogue_entries SET rank_key = :k WHERE doc_id = :d"),
+        {"k": key, "d": doc_id},
+    )
     for k in kitemarks:
         session.execute(
             sa.text(
@@ -202,11 +213,12 @@ def refresh_service(session: Session, service_id: str, now: datetime) -> None:
         session,
         dialect,
         doc_id,
+        key,
+        old_key,
         name=name,
         summary=str(manifest.get("summary", "")),
         description=str(manifest.get("description", "")),
         provider=str(service.provider),
-        fresh=entry is None,
     )
 
 
@@ -214,23 +226,31 @@ def _write_text(
     session: Session,
     dialect: str,
     doc_id: int,
+    key: int,
+    old_key: int | None,
     *,
     name: str,
     summary: str,
     description: str,
     provider: str,
-    fresh: bool,
 ) -> None:
-    """The full-text index of one entry: the same fields, weighted name > summary > the rest."""
+    """The full-text index of one entry: name, summary, description and provider.
+
+    On SQLite the FTS5 row's id is the entry's rank key (so matches come out in rank order).
+    """
     if dialect == "sqlite":
-        if not fresh:
-            session.execute(sa.text("DELETE FROM catalogue_fts WHERE rowid = :d"), {"d": doc_id})
+        if old_key is not None:
+            _drop_text(session, old_key)
         session.execute(
             sa.text(
                 "INSERT INTO catalogue_fts (rowid, name, summary, description, provider) "
-                "VALUES (:d, :n, :s, :desc, :p)"
+                "VALUES (:k, :n, :s, :desc, :p)"
             ),
-            {"d": doc_id, "n": name, "s": summary, "desc": description, "p": provider},
+            {"k": key, "n": name, "s": summary, "desc": description, "p": provider},
+        )
+        session.execute(
+            sa.text("INSERT INTO catalogue_fts_names (rowid, name) VALUES (:k, :n)"),
+            {"k": key, "n": name},
         )
         return
     session.execute(
@@ -247,9 +267,14 @@ def _write_text(
     )
 
 
-def _drop(session: Session, dialect: str, doc_id: int) -> None:
+def _drop_text(session: Session, key: int) -> None:
+    session.execute(sa.text("DELETE FROM catalogue_fts WHERE rowid = :k"), {"k": key})
+    session.execute(sa.text("DELETE FROM catalogue_fts_names WHERE rowid = :k"), {"k": key})
+
+
+def _drop(session: Session, dialect: str, doc_id: int, key: int) -> None:
     if dialect == "sqlite":
-        session.execute(sa.text("DELETE FROM catalogue_fts WHERE rowid = :d"), {"d": doc_id})
+        _drop_text(session, key)
     session.execute(sa.text("DELETE FROM catalogue_kitemarks WHERE doc_id = :d"), {"d": doc_id})
     session.execute(sa.text("DELETE FROM catalogue_scopes WHERE doc_id = :d"), {"d": doc_id})
     session.execute(sa.text("DELETE FROM catalogue_entries WHERE doc_id = :d"), {"d": doc_id})
@@ -306,8 +331,10 @@ def install() -> None:
 def rebuild(session: Session) -> int:
     """Build every listing from scratch (first start after the migration); returns how many."""
     dialect = session.get_bind().dialect.name
-    for (doc_id,) in session.execute(sa.text("SELECT doc_id FROM catalogue_entries")).all():
-        _drop(session, dialect, doc_id)
+    for doc_id, key in session.execute(
+        sa.text("SELECT doc_id, rank_key FROM catalogue_entries")
+    ).all():
+        _drop(session, dialect, doc_id, key)
     services = session.execute(
         sa.text(
             "SELECT DISTINCT service_id FROM releases WHERE status = :published ORDER BY service_id"

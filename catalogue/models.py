@@ -22,9 +22,8 @@ from marketplace.db import enum_column, ts_column, utcnow
 class CatalogueEntry(SQLModel, table=True):
     __tablename__ = "catalogue_entries"
     __table_args__ = (
-        sa.Index("ix_catalogue_entries_category_doc", "category", "doc_id"),
+        sa.Index("ix_catalogue_entries_category_rank", "category", "rank_key"),
         sa.Index("ix_catalogue_entries_name", "name_key", "doc_id"),
-        sa.Index("ix_catalogue_entries_rating", "rating_mean", "rating_count", "doc_id"),
     )
 
     # Integer key: the full-text index's row id, and the "newest" order (listed later, higher).
@@ -41,6 +40,11 @@ class CatalogueEntry(SQLModel, table=True):
         ondelete="CASCADE",
         max_length=40,
         sa_column_kwargs={"unique": True},
+    )
+    # "Better rated, then newer" as one ascending integer (catalogue.search.rank_key); on
+    # SQLite also the row id of the listing's full-text row.
+    rank_key: int = Field(
+        sa_column=sa.Column(sa.BigInteger(), nullable=False, unique=True),
     )
     slug: str = Field(max_length=60, sa_column_kwargs={"unique": True})
     release_id: str = Field(max_length=40)

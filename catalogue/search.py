@@ -7,11 +7,13 @@ the catalogue version, which every change to the read model moves on in its own 
 from memory, a revalidation with 304, and anything else from the database. A suspended service
 drops out at once: its change moves the version, and no older answer is served after that.
 
-Relevance is deliberately simple and stable: services whose name holds a query word first, then
-the better rated, then the newer. It does not depend on corpus statistics, so the cursor of a
-page stays valid while services are added. Ranking looks at the newest `search_candidates`
-matches of a query (default 1,000), which keeps a common word as cheap at a million services as
-at ten thousand; the other sorts, and every filter, are exact.
+Relevance is deliberately simple and stable: services whose name holds every query word first,
+then the better rated, then the newer. It does not depend on corpus statistics, so the cursor of a
+page stays valid while services are added. "Better rated, then newer" is one integer per listing
+(`rank_key`), which is the row id of its full-text row on SQLite and an indexed column on both
+engines: a ranked page is the first matches of an index walked in rank order (one walk for the
+names that match, then one for the rest), so its cost follows the page size rather than the
+number of matches. The `newest` and `name` sorts order every match.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.responses import Response
 from marketplace import errors
 from marketplace.pagination import decode_cursor, encode_cursor
 from marketplace.platform import Platform
+from marketplace.rawdb import RawReader
 
 Sort = Literal["relevance", "rating", "newest", "name"]
 CATEGORIES = (
@@ -77,8 +80,8 @@ class SearchQuery(BaseModel):
     )
     sort: Sort | None = Field(
         default=None,
-        description="`relevance` (the default with `q`: name matches first, then rating, then "
-        "newest), `rating` (the default without `q`), `newest`, `name`",
+        description="`relevance` (the default with `q`: names holding every word first, then "
+        "rating, then newest), `rating` (the default without `q`), `newest`, `name`",
     )
     limit: int = Field(default=20, ge=1, le=100, description="items per page (1 to 100)")
     cursor: str | None = Field(
@@ -131,25 +134,15 @@ def terms_of(q: str) -> list[str]:
     return _WORD.findall(q.casefold())[:MAX_TERMS]
 
 
-class _Plan:
-    """One search as SQL with `?` placeholders, and how its cursor is made."""
+def rank_key(rating_mean: float, doc_id: int) -> int:
+    """One integer whose ascending order is "better rated first, then newer first".
 
-    def __init__(self, sql: str, params: list[Any], arity: int) -> None:
-        self.sql = sql
-        self.params = params
-        self.arity = arity
-
-
-_ORDER = {
-    # sort: (ORDER BY, the cursor's columns, and each column's direction)
-    "relevance": ("tier DESC, rating_mean DESC, doc_id DESC", ("tier", "rating_mean", "doc_id")),
-    "rating": (
-        "rating_mean DESC, rating_count DESC, doc_id DESC",
-        ("rating_mean", "rating_count", "doc_id"),
-    ),
-    "newest": ("doc_id DESC", ("doc_id",)),
-    "name": ("name_key ASC, doc_id ASC", ("name_key", "doc_id")),
-}
+    It is the row id of the service's full-text row on SQLite and an indexed column on both
+    engines, so a ranked search walks the index in rank order and stops after a page: its cost
+    follows the page size, not the number of matches. A change of rating moves the key (the
+    listing is re-indexed in the same transaction).
+    """
+    return (500 - round(rating_mean * 100)) * 10**12 + (10**12 - doc_id)
 
 
 def sort_of(query: SearchQuery) -> str:
@@ -159,102 +152,20 @@ def sort_of(query: SearchQuery) -> str:
     return "rating" if sort == "relevance" and not has_terms else sort
 
 
-def plan(query: SearchQuery, *, sqlite: bool, candidates: int, now: Any) -> _Plan | None:
-    """The statement for a search; None when the query has words but none that can match."""
-    terms = terms_of(query.q) if query.q else []
-    if query.q is not None and query.q.strip() and not terms:
-        return None
-    sort = sort_of(query)
-    filters: list[str] = []
-    params: list[Any] = []
-    if query.category is not None:
-        filters.append("e.category = ?")
-        params.append(query.category)
-    if query.kitemark is not None:
-        filters.append(
-            "EXISTS (SELECT 1 FROM catalogue_kitemarks k WHERE k.doc_id = e.doc_id "
-            "AND k.scheme = ? AND k.expires_at > ?)"
-        )
-        params += [query.kitemark, now]
-    if query.scope is not None:
-        filters.append(
-            "EXISTS (SELECT 1 FROM catalogue_scopes s WHERE s.doc_id = e.doc_id AND s.scope = ?)"
-        )
-        params.append(query.scope)
-    where = "".join(f" AND {f}" for f in filters)
-    order, keys = _ORDER[sort]
-    columns = "e.doc_id, e.card, e.rating_mean, e.rating_count, e.name_key"
-    if terms and sqlite:
-        match = " ".join(f'"{t}"' for t in terms)
-        if sort == "relevance":
-            # The newest `candidates` matches, each with whether its name holds a query word
-            # (bm25 weighted on the name column alone is non-zero exactly then).
-            inner = (
-                f"SELECT {columns}, CASE WHEN bm25(catalogue_fts, 1.0, 0.0, 0.0, 0.0) < 0 "  # noqa: S608
-                "THEN 1 ELSE 0 END AS tier FROM catalogue_fts "
-                "JOIN catalogue_entries e ON e.doc_id = catalogue_fts.rowid "
-                f"WHERE catalogue_fts MATCH ?{where} ORDER BY catalogue_fts.rowid DESC LIMIT ?"
-            )
-            params = [match, *params, candidates]
-        else:
-            inner = (
-                f"SELECT {columns}, 0 AS tier FROM catalogue_entries e WHERE e.doc_id IN "  # noqa: S608
-                f"(SELECT rowid FROM catalogue_fts WHERE catalogue_fts MATCH ?){where}"
-            )
-            params = [match, *params]
-    elif terms:
-        # plainto_tsquery parses the words itself (nothing of the query is tsquery syntax);
-        # the name test wants any word, so its ANDs become ORs.
-        words = " ".join(terms)
-        if sort == "relevance":
-            inner = (
-                f"SELECT {columns}, CASE WHEN e.name_vector @@ "  # noqa: S608
-                "replace(plainto_tsquery('english', ?)::text, '&', '|')::tsquery "
-                "THEN 1 ELSE 0 END AS tier FROM catalogue_entries e "
-                f"WHERE e.search_vector @@ plainto_tsquery('english', ?){where} "
-                "ORDER BY e.doc_id DESC LIMIT ?"
-            )
-            params = [words, words, *params, candidates]
-        else:
-            inner = (
-                f"SELECT {columns}, 0 AS tier FROM catalogue_entries e "  # noqa: S608
-                f"WHERE e.search_vector @@ plainto_tsquery('english', ?){where}"
-            )
-            params = [words, *params]
-    else:
-        inner = f"SELECT {columns}, 0 AS tier FROM catalogue_entries e WHERE 1 = 1{where}"  # noqa: S608
-    after = ""
-    if query.cursor is not None:
-        values = decode_cursor(query.cursor, len(keys) + 1)
-        if values[0] != sort or not all(
-            _KEY_TYPES[k](v) for k, v in zip(keys, values[1:], strict=True)
-        ):
-            raise _bad_cursor()
-        descending = "DESC" in order.split(",")[0]
-        # Every sort runs all its columns in one direction, so one row-value comparison does.
-        after = (
-            f" WHERE ({', '.join(keys)}) {'<' if descending else '>'} "
-            f"({', '.join('?' for _ in keys)})"
-        )
-        params += values[1:]
-    sql = (
-        f"SELECT doc_id, card, tier, rating_mean, rating_count, name_key FROM ({inner}) hits"  # noqa: S608
-        f"{after} ORDER BY {order} LIMIT ?"
-    )
-    params.append(query.limit + 1)
-    return _Plan(sql, params, len(keys))
-
-
+# Per sort: the cursor's values after the sort's name, and a check of each.
 def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**62
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**62
 
 
-_KEY_TYPES: dict[str, Callable[[Any], bool]] = {
-    "tier": _int,
-    "rating_mean": lambda v: _int(v) or (isinstance(v, float) and 0 <= v <= 5),
-    "rating_count": _int,
-    "doc_id": _int,
-    "name_key": lambda v: isinstance(v, str) and len(v) <= 80,
+def _name(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= 80
+
+
+_CURSORS: dict[str, tuple[Callable[[Any], bool], ...]] = {
+    "relevance": (lambda v: v in (0, 1) and _int(v), _int),  # tier, rank_key
+    "rating": (_int,),  # rank_key
+    "newest": (_int,),  # doc_id
+    "name": (_name, _int),  # name_key, doc_id
 }
 
 
@@ -269,16 +180,154 @@ def _bad_cursor() -> errors.MalformedRequest:
     )
 
 
-def _cursor_of(sort: str, row: tuple[Any, ...]) -> str:
-    doc_id, _card, tier, mean, count, name_key = row
-    values: dict[str, Any] = {
-        "tier": tier,
-        "rating_mean": mean,
-        "rating_count": count,
-        "doc_id": doc_id,
-        "name_key": name_key,
-    }
-    return encode_cursor([sort, *(values[k] for k in _ORDER[sort][1])])
+def _cursor_values(query: SearchQuery, sort: str) -> list[Any] | None:
+    if query.cursor is None:
+        return None
+    checks = _CURSORS[sort]
+    values = decode_cursor(query.cursor, len(checks) + 1)
+    if values[0] != sort or not all(check(v) for check, v in zip(checks, values[1:], strict=True)):
+        raise _bad_cursor()
+    return values[1:]
+
+
+# Each row a search reads: (rank_key, card, doc_id, name_key).
+Row = tuple[Any, ...]
+COLUMNS = "e.rank_key, e.card, e.doc_id, e.name_key"
+
+
+class Search:
+    """One search as statements with `?` placeholders, for the SQLite or PostgreSQL reader."""
+
+    def __init__(self, query: SearchQuery, *, sqlite: bool, now: Any) -> None:
+        self.query = query
+        self.sqlite = sqlite
+        self.terms = terms_of(query.q) if query.q else []
+        self.sort = sort_of(query)
+        filters: list[str] = []
+        self.filter_params: list[Any] = []
+        if query.category is not None:
+            filters.append("e.category = ?")
+            self.filter_params.append(query.category)
+        if query.kitemark is not None:
+            filters.append(
+                "EXISTS (SELECT 1 FROM catalogue_kitemarks k WHERE k.doc_id = e.doc_id "
+                "AND k.scheme = ? AND k.expires_at > ?)"
+            )
+            self.filter_params += [query.kitemark, now]
+        if query.scope is not None:
+            filters.append(
+                "EXISTS (SELECT 1 FROM catalogue_scopes s WHERE s.doc_id = e.doc_id "
+                "AND s.scope = ?)"
+            )
+            self.filter_params.append(query.scope)
+        self.filters = "".join(f" AND {f}" for f in filters)
+
+    @property
+    def hopeless(self) -> bool:
+        """Words were given, but none that can match (punctuation only)."""
+        return bool(self.query.q and self.query.q.strip()) and not self.terms
+
+    def _matching(self, tier: int | None) -> tuple[str, list[Any], str]:
+        """FROM and WHERE for the matches (of one relevance tier), and the rank column.
+
+        Tier 1 is the services whose name holds every word; tier 0 the other matches. On SQLite
+        tier 1 reads a names-only full-text table, so a word that no name holds costs nothing.
+        """
+        if self.sqlite:
+            every = " ".join(f'"{t}"' for t in self.terms)
+            table, match = "catalogue_fts", every
+            if tier == 1:
+                table = "catalogue_fts_names"
+            elif tier == 0:
+                match = f"({every}) NOT (name : ({every}))"
+            return (
+                f"FROM {table} f JOIN catalogue_entries e ON e.rank_key = f.rowid "
+                f"WHERE {table} MATCH ?",
+                [match],
+                "f.rowid",
+            )
+        # plainto_tsquery parses the words itself: nothing of the query is tsquery syntax.
+        words = " ".join(self.terms)
+        if tier == 1:
+            return (
+                "FROM catalogue_entries e WHERE e.name_vector @@ plainto_tsquery('english', ?)",
+                [words],
+                "e.rank_key",
+            )
+        where = "FROM catalogue_entries e WHERE e.search_vector @@ plainto_tsquery('english', ?)"
+        params: list[Any] = [words]
+        if tier == 0:
+            where += " AND NOT (e.name_vector @@ plainto_tsquery('english', ?))"
+            params.append(words)
+        return where, params, "e.rank_key"
+
+    def _ranked(self, tier: int | None, after: int | None, count: int) -> tuple[str, list[Any]]:
+        """A page in rank order: the index is walked from the cursor and stops after `count`."""
+        if self.terms:
+            source, params, rank = self._matching(tier)
+        else:
+            source, params, rank = "FROM catalogue_entries e WHERE 1 = 1", [], "e.rank_key"
+        params = [*params, *self.filter_params]
+        bound = ""
+        if after is not None:
+            bound = f" AND {rank} > ?"
+            params.append(after)
+        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {rank} LIMIT ?"
+        return sql, [*params, count]
+
+    def _exact(self, cursor: list[Any] | None, count: int) -> tuple[str, list[Any]]:
+        """Newest or by name: every match is ordered (these sorts are exact, not ranked)."""
+        if self.terms:
+            source, params, _ = self._matching(None)
+        else:
+            source, params = "FROM catalogue_entries e WHERE 1 = 1", []
+        params = [*params, *self.filter_params]
+        if self.sort == "newest":
+            order, bound = "e.doc_id DESC", " AND e.doc_id < ?"
+        else:
+            order, bound = "e.name_key ASC, e.doc_id ASC", " AND (e.name_key, e.doc_id) > (?, ?)"
+        if cursor is None:
+            bound = ""
+        else:
+            params += cursor
+        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {order} LIMIT ?"
+        return sql, [*params, count]
+
+    async def run(self, reader: RawReader) -> tuple[list[Row], str | None]:
+        """One page of rows and the cursor of the next (None at the end)."""
+        if self.hopeless:
+            return [], None
+        want = self.query.limit + 1
+        cursor = _cursor_values(self.query, self.sort)
+        tiers: list[int] = []
+        rows: list[Row] = []
+        if self.sort == "relevance":
+            tier, after = (cursor[0], cursor[1]) if cursor else (1, None)
+            for current in (1, 0):
+                if current > tier:
+                    continue
+                found = await reader.fetchall(
+                    *self._ranked(current, after if current == tier else None, want - len(rows))
+                )
+                rows += found
+                tiers += [current] * len(found)
+                if len(rows) >= want:
+                    break
+        elif self.sort == "rating":
+            rows = await reader.fetchall(*self._ranked(None, cursor[0] if cursor else None, want))
+        else:
+            rows = await reader.fetchall(*self._exact(cursor, want))
+        if len(rows) <= self.query.limit:
+            return rows, None
+        rows = rows[: self.query.limit]
+        last = rows[-1]
+        values: list[Any] = {
+            "relevance": [tiers[len(rows) - 1] if tiers else 0, last[0]],
+            "rating": [last[0]],
+            "newest": [last[2]],
+            "name": [last[3], last[2]],
+        }[self.sort]
+        return rows, encode_cursor([self.sort, *values])
 
 
 class SearchCache:
@@ -345,21 +394,17 @@ async def search(request: Request, platform: Platform, query: SearchQuery) -> Re
     return Response(body, media_type="application/json", headers=headers)
 
 
+def search_for(query: SearchQuery, *, sqlite: bool) -> Search:
+    now = datetime.now(UTC)
+    return Search(
+        query,
+        sqlite=sqlite,
+        now=now.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now,
+    )
+
+
 async def _run(platform: Platform, query: SearchQuery) -> bytes:
     raw = platform.db.raw
-    now = datetime.now(UTC)
-    statement = plan(
-        query,
-        sqlite=raw.is_sqlite,
-        candidates=platform.settings.search_candidates,
-        now=now.strftime("%Y-%m-%d %H:%M:%S.%f") if raw.is_sqlite else now,
-    )
-    if statement is None:
-        return b'{"items":[],"next_cursor":null}'
-    rows = await raw.fetchall(statement.sql, statement.params)
-    more = len(rows) > query.limit
-    rows = rows[: query.limit]
-    cursor = '"' + _cursor_of(sort_of(query), rows[-1]) + '"' if more and rows else "null"
-    return (
-        '{"items":[' + ",".join(r[1] for r in rows) + '],"next_cursor":' + cursor + "}"
-    ).encode()
+    rows, cursor = await search_for(query, sqlite=raw.is_sqlite).run(raw)
+    after = '"' + cursor + '"' if cursor else "null"
+    return ('{"items":[' + ",".join(r[1] for r in rows) + '],"next_cursor":' + after + "}").encode()

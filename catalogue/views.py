@@ -61,9 +61,8 @@ async def search_catalogue(
 
     `q` matches words (stemmed: "checkers" finds "checker") in the name, summary, description
     and provider; every word must match. Filters combine. `relevance` puts services whose name
-    holds a query word first, then the better rated, then the newer; it ranks the newest 1,000
-    matches (`GOVSTORE_SEARCH_CANDIDATES`), so add a word or a filter to narrow a very common
-    one. Pages are keyset cursors: they stay stable while services are added.
+    holds every word first, then the better rated, then the newer. Pages are keyset cursors:
+    they stay stable while services are added.
     """
     return await search.search(request, platform, query)
 
@@ -304,6 +303,7 @@ def _rating_out(rating: Rating, service: Service) -> RatingOut:
 @router.post(
     "/v1/catalogue/services/{slug}/ratings",
     summary="Rate a service you use",
+    response=RatingOut,
     status_code=201,
     scope=TokenScope.READ,
     creates=True,

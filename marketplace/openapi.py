@@ -123,6 +123,9 @@ def build_openapi(operations: list[Operation], *, server_url: str | None = None)
         responses[str(op.status_code)] = success
         for code, text in op.extra_responses.items():
             responses[str(code)] = {"description": text}
+            # Another success (201 or 200) answers with the same body as the main one.
+            if 200 <= code < 300 and "content" in success:
+                responses[str(code)]["content"] = success["content"]
         error_codes = set(_ALWAYS) | set(op.errors)
         if op.auth == Auth.REQUIRED or op.auth == Auth.OPTIONAL:
             error_codes |= {401, 403}

@@ -76,9 +76,6 @@ class Settings(BaseSettings):
     # live release back to human review.
     complaint_review_threshold: int = Field(default=5, ge=1)
     complaint_review_window_days: int = Field(default=30, ge=1)
-    # Catalogue search: a query ranks at most this many matching services (newest first), so a
-    # common word costs the same at any catalogue size; filters and the other sorts are exact.
-    search_candidates: int = Field(default=1000, ge=20, le=100_000)
 
     @field_validator("base_url")
     @classmethod

@@ -440,7 +440,7 @@ ACCESS = {
 EXPORT = {
     "format": "govstore-citizen-export/1",
     "exported_at": CREATED,
-    "account": {k: v for k, v in ACCOUNT.items()} | {"updated_at": CREATED},
+    "account": {**ACCOUNT, "updated_at": CREATED},
     "sign_ins_and_api_tokens": [
         {
             "id": "tok_1",
@@ -454,7 +454,7 @@ EXPORT = {
         }
     ],
     "organisations": [{"id": "org_1", "name": "Acme", "role": "owner"}],
-    "consents": [{k: v for k, v in CONSENT.items()}],
+    "consents": [CONSENT],
     "access_log": [ACCESS],
     "ratings": [{k: v for k, v in RATING.items() if k != "verified"}],
     "complaints": [
@@ -1608,3 +1608,172 @@ def test_rotating_the_oauth_secret_is_not_replayed_after_a_broken_connection(
     assert len(server.requests) == 1
     assert "Idempotency-Key" not in server.last.headers
     assert sleeps == []
+
+
+# The catalogue, complaints and the citizen's own records
+
+
+@pytest.mark.parametrize(("status", "replaced"), [(201, False), (200, True)])
+def test_a_rating_says_whether_it_replaced_the_callers_earlier_one(
+    status: int, replaced: bool
+) -> None:
+    server = MockServer(httpx.Response(status, json=RATING))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        rating = client.catalogue.rate("acme-gp", 4, "Quick.")
+
+    assert rating.replaced is replaced
+    assert rating.service == govstore.ServiceRef(**SERVICE_REF)
+    assert (rating.stars, rating.comment, rating.verified) == (4, "Quick.", True)
+    assert "replaced" not in rating.model_dump()
+
+
+@pytest.mark.parametrize(("status", "replaced"), [(201, False), (200, True)])
+async def test_a_rating_says_whether_it_replaced_the_callers_earlier_one_async(
+    status: int, replaced: bool
+) -> None:
+    server = MockServer(httpx.Response(status, json=RATING))
+
+    async with govstore.AsyncClient(
+        base_url=BASE_URL, token="t", transport=server.transport
+    ) as client:
+        rating = await client.catalogue.rate("acme-gp", 4)
+
+    assert rating.replaced is replaced
+    assert server.body() == {"stars": 4}
+
+
+def test_a_rating_read_from_json_is_not_marked_replaced() -> None:
+    assert govstore.Rating.model_validate(RATING).replaced is False
+
+
+def test_a_retried_rating_keeps_its_idempotency_key(sleeps: list[float]) -> None:
+    # Rating replaces: a replay must be the server's replay of the first answer, not a
+    # second rating, so every attempt of one call carries the same key.
+    server = MockServer(httpx.ReadError("connection reset"), httpx.Response(201, json=RATING))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        rating = client.catalogue.rate("acme-gp", 4)
+
+    keys = [request.headers["Idempotency-Key"] for request in server.requests]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert rating.replaced is False
+
+
+def test_a_service_page_reads_every_part() -> None:
+    server = MockServer(httpx.Response(200, json=SERVICE_PAGE))
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        service = client.catalogue.get("acme-gp")
+
+    assert "Authorization" not in server.last.headers  # public: no sign-in needed
+    assert service.provider == {"id": "org_1", "name": "Acme"}
+    assert service.release == {"id": "rel_1", "number": 1}
+    assert service.kitemarks[0].status == govstore.GrantStatus.ACTIVE
+    assert service.data_uses[0].optional is True and service.data_uses[0].retention_days is None
+    assert isinstance(service.ratings, govstore.RatingSummary)
+    assert service.ratings.distribution["5"] == 1 and service.ratings.mean == 4.5
+    assert service.outcomes[0].reports[0].value == 120.0
+    assert service.transparency.complaints.median_days_to_resolve == 2.5
+    assert service.listed_at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_a_listing_reads_its_provider_badges_and_rating() -> None:
+    listing = govstore.Listing.model_validate(LISTING)
+
+    assert listing.provider == govstore.ProviderRef(id="org_1", name="Acme")
+    assert listing.kitemarks[0].scheme == "privacy-assured"
+    assert listing.rating == govstore.RatingSummary(count=2, mean=4.5)
+    assert (
+        govstore.Listing.model_validate(
+            {**LISTING, "rating": {"count": 0, "mean": None}}
+        ).rating.mean
+        is None
+    )
+
+
+def test_a_complaint_reads_its_status_category_and_responses() -> None:
+    answer = {**COMPLAINT, "status": "responded", "responses": [COMPLAINT_RESPONSE]}
+    server = MockServer(httpx.Response(200, json=answer))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        complaint = client.complaints.get("cmp_1")
+
+    assert complaint.status == govstore.ComplaintStatus.RESPONDED
+    assert complaint.category == govstore.ComplaintCategory.PRIVACY
+    assert complaint.responses == [govstore.ComplaintResponse(**COMPLAINT_RESPONSE)]
+    assert complaint.resolution is None and complaint.resolved_at is None
+
+
+def test_a_complaint_category_may_be_plain_text() -> None:
+    server = MockServer(httpx.Response(201, json=COMPLAINT))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        client.catalogue.complain("acme-gp", "accessibility", "No captions.")
+
+    assert server.body() == {"category": "accessibility", "description": "No captions."}
+
+
+def test_the_export_reads_every_section() -> None:
+    export = govstore.CitizenExport.model_validate(EXPORT)
+
+    assert export.format == "govstore-citizen-export/1"
+    assert export.account.email == "p@example.test"
+    assert export.sign_ins_and_api_tokens[0].revoked_at is None
+    assert export.organisations == [
+        govstore.ExportedOrganisation(id="org_1", name="Acme", role="owner")
+    ]
+    assert export.consents[0].uses[0].scope == "income.verify"
+    assert export.access_log[0].data_api.name == "HMRC income"
+    assert export.ratings[0].stars == 4
+    assert export.complaints[0].responses[0].by == "provider"
+
+
+def test_the_access_log_needs_aware_times() -> None:
+    server = MockServer()
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        with pytest.raises(ValueError, match="since must be timezone-aware"):
+            client.me.access_log(since=datetime(2026, 1, 1))
+        with pytest.raises(ValueError, match="until must be timezone-aware"):
+            client.me.access_log(until=datetime(2026, 1, 1))
+
+    assert server.requests == []
+
+
+def test_access_log_times_keep_their_offset() -> None:
+    server = MockServer(httpx.Response(200, json=page(ACCESS)))
+    since = datetime.fromisoformat("2026-01-01T09:30:00+01:00")
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        [entry] = client.me.access_log(since=since)
+
+    assert server.last.url.params["since"] == "2026-01-01T09:30:00+01:00"
+    assert b"%2B01%3A00" in server.last.url.raw_path  # "+" is sent escaped, not as a space
+    assert entry.case_reference == "CASE-1"
+
+
+def test_erasing_the_account_forgets_the_token() -> None:
+    server = MockServer(httpx.Response(204))
+
+    with govstore.Client(base_url=BASE_URL, token="t", transport=server.transport) as client:
+        client.me.erase("a long enough passphrase")
+        assert client.token is None
+
+    assert server.last.headers["Authorization"] == "Bearer t"
+
+
+def test_a_refused_erasure_keeps_the_token() -> None:
+    server = MockServer(
+        httpx.Response(
+            403,
+            headers={"Content-Type": "application/problem+json"},
+            json={"type": "about:blank", "title": "Forbidden", "status": 403},
+        )
+    )
+
+    client = govstore.Client(base_url=BASE_URL, token="t", transport=server.transport)
+    with client, pytest.raises(govstore.PermissionDeniedError):
+        client.me.erase("wrong")
+
+    assert client.token == "t"

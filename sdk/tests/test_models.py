@@ -134,3 +134,18 @@ def test_review_enums_are_the_servers() -> None:
     assert [o.value for o in govstore.DecisionOutcome] == ["approve", "reject", "request_changes"]
     assert [r.value for r in govstore.FindingResult] == ["pass", "fail", "not_applicable"]
     assert [s.value for s in govstore.DeliveryStatus] == ["pending", "delivered", "failed"]
+
+
+def test_catalogue_enums_are_the_servers() -> None:
+    assert [s.value for s in govstore.SearchSort] == ["relevance", "rating", "newest", "name"]
+    assert [s.value for s in govstore.ComplaintStatus] == ["open", "responded", "resolved"]
+    assert "data_misuse" in {c.value for c in govstore.ComplaintCategory}
+
+
+def test_a_service_pages_ratings_are_a_rating_summary_with_a_distribution() -> None:
+    ratings = govstore.RatingBreakdown.model_validate(
+        {"count": 1, "mean": 5.0, "distribution": {"5": 1}}
+    )
+
+    assert isinstance(ratings, govstore.RatingSummary)
+    assert ratings.distribution == {"5": 1}

@@ -143,3 +143,108 @@ async def test_async_lists_with_a_path_parameter() -> None:
 
     assert [r.id for r in releases] == ["rel_1"]
     assert server.last.url.raw_path == b"/v1/services/svc%201/releases"
+
+
+def listing(slug: str) -> dict[str, object]:
+    return {
+        "id": f"svc_{slug}",
+        "slug": slug,
+        "name": slug.title(),
+        "summary": "A service",
+        "category": "benefits",
+        "provider": {"id": "org_1", "name": "Acme"},
+        "kitemarks": [],
+        "scopes": [],
+        "rating": {"count": 0, "mean": None},
+        "under_review": False,
+        "listed_at": "2026-01-02T03:04:05Z",
+        "url": f"http://govstore.test/v1/catalogue/services/{slug}",
+    }
+
+
+def two_search_pages() -> MockServer:
+    return MockServer(
+        httpx.Response(200, json={"items": [listing("a"), listing("b")], "next_cursor": "s1"}),
+        httpx.Response(200, json={"items": [listing("c")], "next_cursor": None}),
+    )
+
+
+SEARCH_PARAMS = {"q": "warm home", "category": "benefits", "sort": "name", "limit": "2"}
+
+
+def test_search_follows_the_cursor_and_keeps_its_filters() -> None:
+    server = two_search_pages()
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        found = client.catalogue.search("warm home", category="benefits", sort="name", limit=2)
+        assert server.requests == []  # nothing is sent until the results are used
+        slugs = [service.slug for service in found]
+
+    assert slugs == ["a", "b", "c"]
+    assert [dict(r.url.params) for r in server.requests] == [
+        SEARCH_PARAMS,
+        {**SEARCH_PARAMS, "cursor": "s1"},
+    ]
+
+
+async def test_async_search_follows_the_cursor_and_keeps_its_filters() -> None:
+    server = two_search_pages()
+
+    async with govstore.AsyncClient(base_url=BASE_URL, transport=server.transport) as client:
+        found = client.catalogue.search(
+            "warm home", category="benefits", sort=govstore.SearchSort.NAME, limit=2
+        )
+        slugs = [service.slug async for service in found]
+
+    assert slugs == ["a", "b", "c"]
+    assert [dict(r.url.params) for r in server.requests] == [
+        SEARCH_PARAMS,
+        {**SEARCH_PARAMS, "cursor": "s1"},
+    ]
+
+
+def test_search_pages_can_be_resumed_from_a_cursor() -> None:
+    server = two_search_pages()
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        first = next(iter(client.catalogue.search(limit=2).pages()))
+        assert first.next_cursor == "s1"
+        rest = [s.slug for s in client.catalogue.search(limit=2, cursor=first.next_cursor)]
+
+    assert [s.slug for s in first.items] == ["a", "b"] and rest == ["c"]
+    assert server.last.url.params["cursor"] == "s1"
+
+
+def test_citizen_and_provider_lists_follow_cursors() -> None:
+    complaint = {
+        "id": "cmp_1",
+        "service": {"id": "svc_1", "slug": "a", "name": "A"},
+        "release_id": "rel_1",
+        "category": "other",
+        "description": "x",
+        "status": "open",
+        "resolution": None,
+        "created_at": "2026-01-02T03:04:05Z",
+        "resolved_at": None,
+        "escalated_to_review": False,
+        "responses": [],
+    }
+    second = {**complaint, "id": "cmp_2"}
+    server = MockServer(
+        httpx.Response(200, json={"items": [complaint], "next_cursor": "m1"}),
+        httpx.Response(200, json={"items": [second], "next_cursor": None}),
+        httpx.Response(200, json={"items": [complaint], "next_cursor": "p1"}),
+        httpx.Response(200, json={"items": [second], "next_cursor": None}),
+    )
+
+    with govstore.Client(base_url=BASE_URL, transport=server.transport) as client:
+        mine = [c.id for c in client.me.complaints()]
+        theirs = [c.id for c in client.complaints.list("svc_1", status="open")]
+
+    assert mine == theirs == ["cmp_1", "cmp_2"]
+    assert [(r.url.path, dict(r.url.params)) for r in server.requests] == [
+        ("/v1/me/complaints", {}),
+        ("/v1/me/complaints", {"cursor": "m1"}),
+        ("/v1/services/svc_1/complaints", {"status": "open"}),
+        ("/v1/services/svc_1/complaints", {"status": "open", "cursor": "p1"}),
+    ]

@@ -234,3 +234,53 @@ async def test_a_cursor_of_another_sort_or_forged_values_is_400(
     for values in (["newest", "1; DROP TABLE x"], ["newest", 2**70], ["rating", 9.5, 1, 1]):
         r = await client.get("/v1/catalogue/services", params={"cursor": forged(values)})
         assert r.status_code == 400, (values, r.text)
+
+
+async def test_relevance_then_rating_then_newest_across_pages(
+    client: httpx.AsyncClient, publish: Publish, citizen: Actor
+) -> None:
+    from tests.kitemarks.conftest import consent_flow, exchange
+
+    common = {
+        "summary": "Book a slot at the recycling centre near you this week",
+        "description": "Slots for residents.",
+        "category": "housing",
+    }
+    rated_low = await publish(slug="tip-a", name="Recycling Slot Booker", **common)
+    await publish(slug="tip-b", name="Recycling Centre Finder", **common)  # unrated, name match
+    rated_high = await publish(slug="tip-c", name="Household Waste Slots", **common)
+    await publish(slug="tip-d", name="Garden Waste Slots", **common)  # newest, no name match
+    for svc, stars in ((rated_low, 2), (rated_high, 5)):
+        await exchange(client, svc, await consent_flow(client, citizen, svc))
+        slug = "tip-a" if svc is rated_low else "tip-c"
+        r = await client.post(
+            f"/v1/catalogue/services/{slug}/ratings", json={"stars": stars}, headers=citizen.headers
+        )
+        assert r.status_code == 201, r.text
+    # Name matches first (rated before unrated), then the rest (rated before newer).
+    expected = [
+        "Recycling Slot Booker",
+        "Recycling Centre Finder",
+        "Household Waste Slots",
+        "Garden Waste Slots",
+    ]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"q": "recycling", "limit": 1}
+        if cursor:
+            params["cursor"] = cursor
+        page = await search(client, **params)
+        seen += names(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == expected
+    assert names(await search(client, q="recycling", limit=10)) == expected
+    # By rating: the better rated first, the unrated last (newest first among them).
+    assert names(await search(client, q="slot", sort="rating")) == [
+        "Household Waste Slots",
+        "Recycling Slot Booker",
+        "Garden Waste Slots",
+        "Recycling Centre Finder",
+    ]

@@ -1,4 +1,5 @@
-"""Fixtures for the SDK's contract tests: reviewers, and a real webhook receiver on 127.0.0.1.
+"""Fixtures for the SDK's contract tests: reviewers, a real webhook receiver on 127.0.0.1, and
+the trust tests' published services and data APIs.
 
 `reviewer` and `second_reviewer` are the same accounts tests/review/conftest.py makes
 (those fixtures are visible only under tests/review).
@@ -10,6 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from testkit import Actor, Receiver, SignUp, running_receiver
+
+from tests.kitemarks.conftest import hmrc, publish, register_data_api  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
