@@ -31,7 +31,7 @@ from marketplace.organisations.models import Organisation
 from marketplace.pagination import ListQuery, Page, paginate
 from marketplace.platform import Platform
 from marketplace.releases.models import Release, Service
-from marketplace.routing import Auth, Input, Output, Router
+from marketplace.routing import Auth, Input, Output, Router, Timestamp
 
 router = Router("catalogue")
 me_router = Router("citizen")
@@ -653,8 +653,8 @@ class AccessLine(Output):
 
 class AccessLogQuery(ListQuery):
     service: str | None = Field(default=None, max_length=60, description="a service id or slug")
-    since: datetime | None = Field(default=None, description="from this time (inclusive)")
-    until: datetime | None = Field(default=None, description="before this time")
+    since: Timestamp | None = Field(default=None, description="from this time (inclusive)")
+    until: Timestamp | None = Field(default=None, description="before this time")
 
 
 @me_router.get("/v1/me/access-log", summary="Who read your data")
@@ -663,12 +663,6 @@ async def access_log(
 ) -> Page[AccessLine]:
     """Every read of your data through a consent, newest first: which service read which data,
     at which tier, for what purpose, through which department's data API, and when."""
-    for name, value in (("since", query.since), ("until", query.until)):
-        if value is not None and value.tzinfo is None:
-            raise errors.MalformedRequest(
-                "invalid query parameters",
-                [errors.FieldError("", "give a time zone (Z or +00:00)", parameter=name)],
-            )
     rows, cursor = await paginate(
         session,
         account.access_log_statement(principal.account_id, query.service, query.since, query.until),

@@ -15,10 +15,11 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
 
 from prometheus_client import Counter, Histogram
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import Request
@@ -49,6 +50,20 @@ class Input(BaseModel):
     """Base of request models: an unknown field is an error (422 at its pointer), not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _iso_8601(value: object) -> object:
+    """Only an ISO 8601 text is a time here; pydantic would also read `0.5` as a Unix time."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("give an ISO 8601 date and time, like 2026-01-31T09:00:00Z") from None
+    return value
+
+
+Timestamp = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+"""A time in a request: ISO 8601 text with a time zone (Z or +00:00)."""
 
 
 class Output(BaseModel):
