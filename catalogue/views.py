@@ -24,7 +24,6 @@ from catalogue.models import (
 from kitemarks import consents, grants
 from kitemarks.models import AccessEvent, GrantStatus
 from kitemarks.views import ServiceRef
-from marketplace import errors
 from marketplace.accounts.models import TokenScope
 from marketplace.auth import Principal
 from marketplace.organisations.models import Organisation

@@ -14,8 +14,8 @@ import types
 import typing
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from datetime import datetime
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from prometheus_client import Counter, Histogram
