@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic_core import to_json
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,7 +22,9 @@ from marketplace.db import utcnow
 from marketplace.events import record_event
 from marketplace.guidelines.models import DataApi
 from marketplace.organisations.models import MemberRole, Membership, Organisation
+from marketplace.pagination import decode_cursor, encode_cursor
 from marketplace.passwords import Passwords
+from marketplace.rawdb import RawReader, parse_json, parse_timestamp
 from marketplace.releases.models import Service
 
 # What an erased citizen's access events point at instead of the account: nothing.
@@ -51,6 +55,100 @@ def access_log_statement(
     if until is not None:
         statement = statement.where(col(AccessEvent.created_at) < until)
     return statement
+
+
+# The log page through the driver: newest first by (created_at, id), which the index on
+# (account_id, created_at) yields in order (SQLite keeps the row id in every index entry;
+# PostgreSQL sorts the few ties), so a page costs the same at any log size.
+_LOG_SELECT = (
+    "SELECT e.id, e.created_at, e.scope, e.tier, e.purpose, e.data_api_id, e.case_reference,"
+    " e.consent_id, s.id, s.slug, s.name, d.name, d.data_owner, c.uses"
+    " FROM access_events e JOIN services s ON s.id = e.service_id"
+    " LEFT JOIN data_apis d ON d.id = e.data_api_id"
+    " LEFT JOIN consents c ON c.id = e.consent_id"
+    " WHERE e.account_id = ?"
+)
+
+
+@lru_cache(maxsize=4096)
+def _uses_by_scope(uses: str | None) -> dict[str, dict[str, Any]]:
+    """A consent's data uses (as stored, JSON text) by scope; parsed once per distinct text."""
+    return {str(u.get("scope")): u for u in parse_json(uses) or [] if isinstance(u, dict)}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _stored_iso(value: Any) -> str:
+    """A timestamp as the driver gives it, as ISO 8601 (SQLite's naive UTC text needs no parse)."""
+    if isinstance(value, str):
+        return value.replace(" ", "T", 1) + "Z"
+    return _iso(parse_timestamp(value) or utcnow())
+
+
+async def access_log_page(
+    reader: RawReader,
+    account_id: str,
+    *,
+    service: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    cursor: str | None,
+    limit: int,
+) -> bytes:
+    """One page of the citizen's access log as the JSON the API answers."""
+    sql = _LOG_SELECT
+    params: list[Any] = [account_id]
+    if service is not None:
+        sql += " AND (s.id = ? OR s.slug = ?)"
+        params += [service, service]
+    if since is not None:
+        sql += " AND e.created_at >= ?"
+        params.append(reader.timestamp(since))
+    if until is not None:
+        sql += " AND e.created_at < ?"
+        params.append(reader.timestamp(until))
+    if cursor is not None:
+        at, event_id = decode_cursor(cursor, 2)
+        try:
+            after = datetime.fromisoformat(at) if isinstance(at, str) else None
+        except ValueError:
+            after = None
+        if after is None or after.tzinfo is None or not isinstance(event_id, int):
+            raise errors.MalformedRequest(
+                "invalid cursor",
+                [errors.FieldError("", "not a cursor from this list", parameter="cursor")],
+            )
+        # The first condition bounds the index range; the second steps past the ties.
+        sql += " AND e.created_at <= ? AND (e.created_at < ? OR e.id < ?)"
+        params += [reader.timestamp(after), reader.timestamp(after), event_id]
+    sql += " ORDER BY e.created_at DESC, e.id DESC LIMIT ?"
+    params.append(limit + 1)
+    rows = await reader.fetchall(sql, params)
+    lines = []
+    for row in rows[:limit]:
+        use = _uses_by_scope(row[13]).get(row[2], {})
+        lines.append(
+            {
+                "id": str(row[0]),
+                "at": _stored_iso(row[1]),
+                "service": {"id": row[8], "slug": row[9], "name": row[10]},
+                "scope": row[2],
+                "scope_title": use.get("title", row[2]),
+                "tier": row[3],
+                "purpose": row[4],
+                "purpose_description": use.get("purpose_description", ""),
+                "data_api": {"id": row[5], "name": row[11] or "", "data_owner": row[12] or ""},
+                "case_reference": row[6],
+                "consent_id": row[7],
+            }
+        )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor([_stored_iso(last[1]), last[0]])
+    return to_json({"items": lines, "next_cursor": next_cursor})
 
 
 def access_line(

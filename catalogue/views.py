@@ -22,7 +22,7 @@ from catalogue.models import (
     ServiceFigures,
 )
 from kitemarks import consents, grants
-from kitemarks.models import AccessEvent, GrantStatus
+from kitemarks.models import GrantStatus
 from kitemarks.views import ServiceRef
 from marketplace.accounts.models import TokenScope
 from marketplace.auth import Principal
@@ -656,23 +656,22 @@ class AccessLogQuery(ListQuery):
     until: Timestamp | None = Field(default=None, description="before this time")
 
 
-@me_router.get("/v1/me/access-log", summary="Who read your data")
-async def access_log(
-    session: AsyncSession, principal: Principal, query: AccessLogQuery
-) -> Page[AccessLine]:
+@me_router.get(
+    "/v1/me/access-log", summary="Who read your data", raw=True, response=Page[AccessLine]
+)
+async def access_log(platform: Platform, principal: Principal, query: AccessLogQuery) -> Response:
     """Every read of your data through a consent, newest first: which service read which data,
     at which tier, for what purpose, through which department's data API, and when."""
-    rows, cursor = await paginate(
-        session,
-        account.access_log_statement(principal.account_id, query.service, query.since, query.until),
-        keys=[col(AccessEvent.id)],
-        key_of=lambda row: [row[0].id],
-        query=query,
-        descending=True,
+    body = await account.access_log_page(
+        platform.db.raw,
+        principal.account_id,
+        service=query.service,
+        since=query.since,
+        until=query.until,
+        cursor=query.cursor,
+        limit=query.limit,
     )
-    return Page[AccessLine](
-        items=[AccessLine(**account.access_line(*row)) for row in rows], next_cursor=cursor
-    )
+    return Response(body, media_type="application/json")
 
 
 class ExportAccount(Output):

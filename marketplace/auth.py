@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -78,9 +79,35 @@ async def cached_authenticate(
     principal = cache.get(digest)
     if principal is not None and (principal.expires_at is None or principal.expires_at > utcnow()):
         return principal
-    principal = await authenticate(session, token)
+    # One lookup per token at a time: when a busy client's entry expires, its concurrent
+    # requests wait for the first one's read instead of each reading the same row.
+    pending = _verifying.get(digest)
+    if pending is not None:
+        try:
+            return await asyncio.shield(pending)
+        except _Abandoned:
+            return await authenticate(session, token)
+    future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+    _verifying[digest] = future
+    try:
+        principal = await authenticate(session, token)
+    except BaseException as exc:
+        # A cancelled request (its client went away) does not cancel the ones waiting on it.
+        future.set_exception(_Abandoned() if isinstance(exc, asyncio.CancelledError) else exc)
+        future.exception()  # retrieved: nobody may be waiting for it
+        raise
+    finally:
+        del _verifying[digest]
+    future.set_result(principal)
     cache.set(digest, principal)
     return principal
+
+
+_verifying: dict[str, asyncio.Future[Principal]] = {}
+
+
+class _Abandoned(Exception):
+    """The request verifying a token was cancelled; whoever waited on it verifies for itself."""
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal:

@@ -36,9 +36,7 @@ class RawTransaction:
         self._conn = conn
 
     def timestamp(self, moment: datetime | None) -> Any:
-        if moment is None or not self._reader.is_sqlite:
-            return moment
-        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        return self._reader.timestamp(moment)
 
     @staticmethod
     def json(value: Any) -> str:
@@ -101,6 +99,12 @@ class RawReader:
                         max_size=self.pool_size,
                     )
         return self._pool
+
+    def timestamp(self, moment: datetime | None) -> Any:
+        """A datetime as a parameter compared with stored ones (SQLite: SQLAlchemy's text)."""
+        if moment is None or not self.is_sqlite:
+            return moment
+        return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
     def _numbered(self, sql: str) -> str:
         statement = self._statements.get(sql)

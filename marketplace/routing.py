@@ -99,8 +99,9 @@ class Operation:
     errors: tuple[int, ...] = ()
     extra_responses: dict[int, str] = field(default_factory=dict)
     response_headers: dict[int, dict[str, str]] = field(default_factory=dict)
-    # A raw operation gets no session and no principal: its handler (request, platform, query)
-    # reads through the driver and returns its own Response (public hot paths: the catalogue).
+    # A raw operation gets no session: its handler (request, platform, principal, query) reads
+    # through the driver (hot paths: the catalogue search, the access log). Its caller is
+    # authenticated from the verified-token cache, or with one read when not in it.
     raw: bool = False
 
     @property
@@ -234,9 +235,6 @@ class Router:
         raw: bool = False,
         response: Any = None,
     ) -> Callable[[Handler], Handler]:
-        if raw and auth != Auth.PUBLIC:
-            raise TypeError("raw operations are public: they take no session to authenticate with")
-
         def decorator(handler: Handler) -> Handler:
             hints = typing.get_type_hints(handler)
             body_model = hints.get("body")
@@ -322,19 +320,25 @@ async def _principal_for(
     return principal
 
 
+def _remembered_principal(request: Request, op: Operation, platform: Platform) -> Principal | None:
+    """The caller, when its token was verified lately and is still good for this operation."""
+    header = request.headers.get("authorization")
+    if header is None or header[:7].lower() != "bearer ":
+        return None
+    principal: Principal | None = platform.principals.get(hash_token(header[7:].strip()))
+    if principal is None or (principal.expires_at is not None and principal.expires_at <= utcnow()):
+        return None
+    if op.token_scope is not None and not principal.may_use(op.token_scope):
+        return None
+    return principal
+
+
 def _cached_response(request: Request, op: Operation, platform: Platform) -> Response | None:
     """A cacheable GET answered from memory, without touching the database, when it can be."""
     principal: Principal | None = None
     if op.auth != Auth.PUBLIC:
-        header = request.headers.get("authorization")
-        if header is None or header[:7].lower() != "bearer ":
-            return None
-        principal = platform.principals.get(hash_token(header[7:].strip()))
-        if principal is None or (
-            principal.expires_at is not None and principal.expires_at <= utcnow()
-        ):
-            return None
-        if op.token_scope is not None and not principal.may_use(op.token_scope):
+        principal = _remembered_principal(request, op, platform)
+        if principal is None:
             return None
     key = (op.operation_id, principal.account_id if principal else "", request.url.query)
     hit = platform.responses.get(key)
@@ -445,11 +449,20 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
 
     async def run_raw(request: Request) -> Response:
         kwargs: dict[str, Any] = {}
+        platform: Platform = request.app.state.platform
         if "request" in params:
             kwargs["request"] = request
         if "platform" in params:
-            kwargs["platform"] = request.app.state.platform
+            kwargs["platform"] = platform
         try:
+            if op.auth != Auth.PUBLIC:
+                # A verified token is in memory (no session is opened); otherwise one read.
+                principal = _remembered_principal(request, op, platform)
+                if principal is None:
+                    async with platform.db.session(write=False) as session:
+                        principal = await _principal_for(request, session, op, platform)
+                if "principal" in params:
+                    kwargs["principal"] = principal
             if op.query_model is not None:
                 kwargs["query"] = parse_query(request, op.query_model)
             for name in params:

@@ -10,6 +10,7 @@ import httpx
 from starlette.applications import Starlette
 from testkit import PASSWORD, Actor, SignUp, assert_problem, settle
 
+from marketplace.pagination import encode_cursor
 from tests.kitemarks.conftest import (
     DataApi,
     Publish,
@@ -81,6 +82,14 @@ async def test_access_log_lines_filters_and_paging(
     ).json()
     assert len(page1["items"]) == 5 and len(page2["items"]) == 3 and page2["next_cursor"] is None
     assert not {x["id"] for x in page1["items"]} & {x["id"] for x in page2["items"]}
+    assert [x["id"] for x in page1["items"] + page2["items"]] == [x["id"] for x in lines]
+    for cursor in ("garbage", encode_cursor(["2026-01-01T00:00:00", 5]), encode_cursor([1, 2])):
+        assert_problem(
+            await client.get(
+                "/v1/me/access-log", params={"cursor": cursor}, headers=citizen.headers
+            ),
+            400,
+        )
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     assert (
         await client.get("/v1/me/access-log", params={"since": future}, headers=citizen.headers)

@@ -82,3 +82,55 @@ async def test_expired_token_is_never_served_from_cache(make_app: AppFactory) ->
         for principal in list(app.state.platform.principals._entries.values()):
             object.__setattr__(principal[1], "expires_at", utcnow())
         assert (await client.get("/v1/account", headers=headers)).status_code == 401
+
+
+async def test_concurrent_requests_with_one_token_verify_it_once(monkeypatch) -> None:
+    """When a busy client's cached entry expires, its requests share one lookup."""
+    from marketplace import auth, errors
+    from marketplace.accounts.models import TokenKind
+
+    lookups: list[str] = []
+    release = asyncio.Event()
+
+    async def slow_authenticate(session: object, token: str) -> auth.Principal:
+        lookups.append(token)
+        await release.wait()
+        if token.endswith("bad"):
+            raise errors.Unauthenticated("invalid or expired token")
+        return auth.Principal(
+            "acc_1", "a@example.org", frozenset(), "tok_1", TokenKind.SESSION, frozenset()
+        )
+
+    monkeypatch.setattr(auth, "authenticate", slow_authenticate)
+    cache: TTLCache[str, auth.Principal] = TTLCache(ttl=60)
+
+    async def verify_all(token: str) -> list[object]:
+        tasks = [
+            asyncio.create_task(auth.cached_authenticate(None, token, cache)) for _ in range(20)
+        ]  # type: ignore[arg-type]
+        await asyncio.sleep(0.01)
+        release.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        release.clear()
+        return results
+
+    good = await verify_all("gss_good")
+    assert lookups == ["gss_good"] and all(p.account_id == "acc_1" for p in good)  # type: ignore[union-attr]
+    # A failure reaches every waiting request, and is not remembered.
+    bad = await verify_all("gss_bad")
+    assert lookups.count("gss_bad") == 1
+    assert all(isinstance(e, errors.Unauthenticated) for e in bad)
+    # A cancelled first request does not fail the others: they verify for themselves.
+    first = asyncio.create_task(auth.cached_authenticate(None, "gss_other", cache))  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    others = [
+        asyncio.create_task(auth.cached_authenticate(None, "gss_other", cache)) for _ in range(3)
+    ]  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    first.cancel()
+    await asyncio.sleep(0.01)
+    release.set()
+    results = await asyncio.gather(*others)
+    assert all(p.account_id == "acc_1" for p in results)
+    assert first.cancelled()
+    assert not auth._verifying
