@@ -123,8 +123,9 @@ async def access_log_page(
         # The first condition bounds the index range; the second steps past the ties.
         sql += " AND e.created_at <= ? AND (e.created_at < ? OR e.id < ?)"
         params += [reader.timestamp(after), reader.timestamp(after), event_id]
-    sql += " ORDER BY e.created_at DESC, e.id DESC LIMIT ?"
-    params.append(limit + 1)
+    # The limit is written into the statement (a validated int): with it as a parameter,
+    # PostgreSQL plans the prepared statement afresh every time (more than the read costs).
+    sql += f" ORDER BY e.created_at DESC, e.id DESC LIMIT {int(limit) + 1}"
     rows = await reader.fetchall(sql, params)
     lines = []
     for row in rows[:limit]:
