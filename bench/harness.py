@@ -754,6 +754,18 @@ class Report:
     server_errors: dict[str, dict[str, int]] = field(default_factory=dict)
     server_log_problems: list[str] = field(default_factory=list)
     server_log: str | None = None  # a copy of the server's output, next to the JSON
+    server_peak_rss_mb: float | None = None  # the server process's high-water resident memory
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set (VmHWM), in MB, or None when /proc cannot say."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def apply_baseline(report: Report, first: Measurement, last: Measurement) -> None:
@@ -844,6 +856,12 @@ def summary(report: Report) -> str:
             f"{report.settle_seconds:.0f} s after start-up"
             if report.settle_seconds is not None
             else f"NOT YET {SERVER_SETTLE_TIMEOUT:.0f} s after start-up"
+        ),
+        "server peak memory (resident): "
+        + (
+            f"{report.server_peak_rss_mb:.0f} MB"
+            if report.server_peak_rss_mb is not None
+            else "unknown"
         ),
         f"/healthz baseline (mean of first and last run): {b['requests_per_second']:.0f} req/s, "
         f"p50 {_ms(b['p50_ms'])}, p99 {_ms(b['p99_ms'])}; drift between the two "
@@ -1017,6 +1035,7 @@ def run(args: argparse.Namespace) -> Report:
         last.name = f"{baseline.name} (last)"
         report.results.append(last)
         apply_baseline(report, first, last)
+        report.server_peak_rss_mb = peak_rss_mb(server.pid)
         report.server_errors = {
             route: bad
             for route, statuses in server_status_counts(port).items()
