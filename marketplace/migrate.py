@@ -45,9 +45,24 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
-def modelled(name: str | None, type_: str, _parents: Any) -> bool:
-    """Engine-specific full-text tables (SQLite FTS5 and its shadow tables) are not modelled."""
-    return not (type_ == "table" and name is not None and name.startswith("catalogue_fts"))
+# Engine-specific full-text search, kept by the catalogue's index in SQL of its own: SQLite's
+# FTS5 tables (and their shadow tables), PostgreSQL's tsvector columns and their GIN indexes.
+_UNMODELLED_TABLES = ("catalogue_fts",)
+_UNMODELLED_COLUMNS = {("catalogue_entries", "name_vector"), ("catalogue_entries", "search_vector")}
+_UNMODELLED_INDEXES = {"ix_catalogue_entries_search", "ix_catalogue_entries_names"}
+
+
+def modelled(name: str | None, type_: str, parents: Any) -> bool:
+    """Whether the models describe this schema object (engine-specific search is not)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(_UNMODELLED_TABLES)
+    if type_ == "column":
+        return (parents.get("table_name"), name) not in _UNMODELLED_COLUMNS
+    if type_ == "index":
+        return name not in _UNMODELLED_INDEXES
+    return True
 
 
 async def schema_differences(settings: Settings) -> list[Any]:
