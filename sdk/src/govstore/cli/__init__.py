@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 import httpx
+from pydantic import ValidationError
 
 from .._base_client import BASE_URL_ENV, DEFAULT_BASE_URL, TOKEN_ENV
 from .._exceptions import (
@@ -236,6 +237,13 @@ def run(
     except (APIConnectionError, APITimeoutError) as error:
         context.fail(f"{error} (server: {context.base_url()})")
         return EXIT_NETWORK_ERROR
+    except ValidationError as error:
+        context.fail(
+            f"the server's answer is not what this version of the SDK expects "
+            f"({error.error_count()} problems, the first at "
+            f"{'.'.join(map(str, error.errors()[0]['loc'])) or 'the top'}): is the server newer?"
+        )
+        return EXIT_API_ERROR
     except GovStoreError as error:
         context.fail(str(error))
         return EXIT_FAILED
