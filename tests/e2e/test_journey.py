@@ -9,21 +9,16 @@ browser on the consent screen, which is a plain HTTP form as a browser would pos
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 import http.server
 import json
 import os
 import secrets
-import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -31,10 +26,9 @@ import govstore
 import httpx
 import pytest
 from govstore.oauth import DataApiClient, OAuthClient, authorization_url, pkce_pair
+from live_server import ADMIN_EMAIL, ADMIN_PASSWORD, Server, free_port, running_server
 from testkit import GUIDELINES, SCHEMES, SCOPES, manifest_fixture
 
-ADMIN_EMAIL = "admin@journey.example"
-ADMIN_PASSWORD = "journey-admin-passphrase"
 PASSWORD = "a long enough passphrase"
 REDIRECT_URI = "https://warmhome.example.org/oauth/callback"
 INCOME_READ_USE = {
@@ -46,103 +40,15 @@ INCOME_READ_USE = {
     "shared_with_third_parties": False,
     "optional": True,
 }
-BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    base_url: str
-    data_dir: Path
-    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    logs: list[Path] = field(default_factory=list)
-
-    def start(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = self.data_dir / f"{name}.log"
-        self.logs.append(log)
-        with log.open("wb") as output:
-            self.processes.append(
-                subprocess.Popen(argv, env=env, stdout=output, stderr=subprocess.STDOUT)
-            )
-
-    def tail(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for log in self.logs)
-
-    def wait_until_ready(self, url: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for process in self.processes:
-                if process.poll() is not None:
-                    pytest.fail(f"a process exited with {process.returncode}\n{self.tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(url, timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        pytest.fail(f"{url} not ready after {timeout}s\n{self.tail()}")
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @pytest.fixture(scope="module")
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
-    """GovStore serving on a free port (with a worker when REDIS_URL is set), until the module ends."""
-    database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
-    shared = None
-    if database_url or redis_url:
-        # The run's database and Redis, as the rest of the suite uses them: migrated by the
-        # session's settings, emptied before and after, so neither side sees the other's rows.
-        from tests.conftest import _empty_database, _flush_redis
-
-        shared = request.getfixturevalue("base_settings")
-        asyncio.run(_empty_database(shared))
-        asyncio.run(_flush_redis(shared))
-    port = free_port()
-    running = Server(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("journey"))
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("GOVSTORE_") and key not in ("DATABASE_URL", "REDIS_URL")
-    }
-    env |= {
-        "GOVSTORE_DATA_DIR": str(running.data_dir),
-        "GOVSTORE_BASE_URL": running.base_url,
-        "GOVSTORE_BOOTSTRAP_ADMIN_EMAIL": ADMIN_EMAIL,
-        "GOVSTORE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GOVSTORE_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "GOVSTORE_ARGON2_MEMORY_KIB": "1024",
-        "GOVSTORE_ARGON2_TIME_COST": "1",
-    }
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    try:
-        running.start("serve", [str(BIN / "marketplace"), "serve", "--port", str(port)], env)
-        if redis_url:
-            running.start("worker", [str(BIN / "marketplace"), "worker"], env)
-        running.wait_until_ready(f"{running.base_url}/readyz")
+    """GovStore serving on a free port (with a worker when REDIS_URL is set), for the module."""
+    with running_server(request, tmp_path_factory.mktemp("journey")) as running:
         yield running
-    finally:
-        running.stop()
-        if shared is not None:
-            asyncio.run(_empty_database(shared))
-            asyncio.run(_flush_redis(shared))
 
 
 class Hooks(http.server.BaseHTTPRequestHandler):
@@ -355,7 +261,10 @@ def walk(server: Server) -> Journey:
     }
     server.start("department", [sys.executable, "-m", "examples.department_api"], department_env)
     department = f"http://127.0.0.1:{department_port}"
-    eventually(lambda: _answers(department), message="the department API to start")
+    server.wait_until(
+        lambda: httpx.get(f"{department}/v1/income-below", timeout=2).status_code == 401,
+        "the department API",
+    )
     ask = {
         "Authorization": f"Bearer {tokens.access_token}",
         "Case-Reference": "warm home grant WHG-2026-0042",
@@ -423,14 +332,6 @@ def walk(server: Server) -> Journey:
     for client in (admin, provider, reviewer, second_reviewer, citizen, public):
         client.close()
     return facts
-
-
-def _answers(url: str) -> bool:
-    try:
-        httpx.get(f"{url}/v1/income-below", timeout=2)
-    except httpx.HTTPError:
-        return False
-    return True
 
 
 def test_the_journey_from_guidelines_to_erasure(journey: Journey) -> None:
