@@ -1,6 +1,7 @@
-"""The README's examples are real code: they must at least compile.
+"""The README's examples are real code: here they must at least compile.
 
-Running them needs a live server; the end-to-end suite does that.
+The repository's tests/sdk/test_readme_examples.py runs every one of them against a real
+server with the demo data loaded.
 """
 
 from __future__ import annotations
