@@ -53,7 +53,9 @@ def _own_directories(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def run_cli(transport: httpx.BaseTransport, *argv: str) -> tuple[int, str, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = cli.run(list(argv), stdout=stdout, stderr=stderr, stdin=io.StringIO(), transport=transport)
+    code = cli.run(
+        list(argv), stdout=stdout, stderr=stderr, stdin=io.StringIO(), transport=transport
+    )
     return code, stdout.getvalue(), stderr.getvalue()
 
 

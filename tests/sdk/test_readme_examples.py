@@ -51,7 +51,7 @@ EXAMPLES = {
     "def check_kitemarks(": "test_check_kitemarks",
     "def start_sign_in(": "test_a_citizen_through_oauth_introspection_and_records",
     "def authorise(": "test_a_citizen_through_oauth_introspection_and_records",
-    "client.catalogue.search(\"benefits\"": "test_catalogue_search",
+    'client.catalogue.search("benefits"': "test_catalogue_search",
     "def feedback(": "test_a_citizen_through_oauth_introspection_and_records",
     "def handle_feedback(": "test_a_citizen_through_oauth_introspection_and_records",
     "def my_records(": "test_a_citizen_through_oauth_introspection_and_records",
@@ -89,7 +89,9 @@ def test_every_example_is_claimed_by_one_test() -> None:
 
 
 @pytest.fixture(scope="module")
-def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     with running_server(request, tmp_path_factory.mktemp("readme"), demo=True) as server:
         yield server
 
@@ -126,7 +128,9 @@ def submitted_release(**manifest_changes: Any) -> tuple[govstore.Client, str, st
     manifest = {**namespace["manifest"], **manifest_changes}
     suffix = namespace["suffix"] + "x"
     client = new_client()
-    client.accounts.register(f"p-{suffix}@acme.example", "a long enough passphrase", "P", "provider")
+    client.accounts.register(
+        f"p-{suffix}@acme.example", "a long enough passphrase", "P", "provider"
+    )
     client.auth.login(f"p-{suffix}@acme.example", "a long enough passphrase")
     organisation = client.organisations.create("Acme Two Ltd", "two@acme.example")
     service = client.services.create(organisation.id, f"acme-two-{suffix}", manifest["name"])
