@@ -15,6 +15,7 @@ following a release). Exit codes, which scripts can rely on, are the `EXIT_*` co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from typing import TextIO
@@ -205,7 +206,8 @@ def run(
     stdout, stderr = stdout or sys.stdout, stderr or sys.stderr
     parser = build_parser()
     try:
-        with _redirect(stdout, stderr):
+        # argparse prints help and usage errors to sys.stdout and sys.stderr: ours.
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = parser.parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
@@ -251,22 +253,6 @@ def run(
         return 130
     finally:
         context.close()
-
-
-class _redirect:
-    """argparse writes help and errors to sys.stdout and sys.stderr: point them at ours."""
-
-    def __init__(self, stdout: TextIO, stderr: TextIO) -> None:
-        self.streams = (stdout, stderr)
-        self.saved: tuple[TextIO, TextIO] | None = None
-
-    def __enter__(self) -> None:
-        self.saved = (sys.stdout, sys.stderr)
-        sys.stdout, sys.stderr = self.streams
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.saved is not None
-        sys.stdout, sys.stderr = self.saved
 
 
 def main() -> None:
