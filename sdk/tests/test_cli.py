@@ -284,6 +284,28 @@ def test_submit_sends_the_manifest_with_an_idempotency_key(home: Path) -> None:
     assert "govstore status rel_1 --service svc_1 --follow" in run.stdout
 
 
+def test_submit_to_a_service_named_by_its_slug(home: Path) -> None:
+    server = MockServer(
+        ok({"items": [ORGANISATION_SUMMARY], "next_cursor": None}),
+        ok({"items": [SERVICE], "next_cursor": None}),
+        ok(RELEASE, 201),
+    )
+
+    run = govstore("submit", "acme-gp", write(home, "m.json", {}), server=server)
+
+    assert run.code == cli.EXIT_OK
+    assert server.last.url.path == "/v1/services/svc_1/releases"
+
+
+def test_submit_to_an_unknown_slug() -> None:
+    server = MockServer(ok({"items": [], "next_cursor": None}))
+
+    run = govstore("submit", "nobody", "-", server=server, stdin="{}")
+
+    assert run.code == cli.EXIT_API_ERROR
+    assert "no service 'nobody'" in run.stderr
+
+
 def test_a_refused_manifest_lists_the_servers_pointers(home: Path) -> None:
     server = MockServer(
         problem(

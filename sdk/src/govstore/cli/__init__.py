@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=_releases.validate_manifest)
 
     submit = commands.add_parser("submit", parents=[common], help="submit a release for review")
-    submit.add_argument("service", help="the service's id (svc_...)")
+    submit.add_argument("service", help="the service's id (svc_...) or the slug of one of yours")
     submit.add_argument("file", help="the manifest (JSON); - reads stdin")
     _follow_options(submit)
     submit.set_defaults(handler=_releases.submit)

@@ -120,8 +120,9 @@ def submit(context: Context) -> int:
     args = context.args
     manifest = _read_json(context, args.file)
     client = context.client()
+    service_id = _service_id(client, args.service)
     try:
-        release = client.releases.submit(args.service, manifest)
+        release = client.releases.submit(service_id, manifest)
     except UnprocessableEntityError as error:
         data = {
             "submitted": False,
@@ -139,12 +140,12 @@ def submit(context: Context) -> int:
             {"submitted": True, "release": release.model_dump(mode="json")},
             [
                 f"submitted release {release.number} ({release.id}): {release.status}",
-                f"follow it with: govstore status {release.id} --service {args.service} --follow",
+                f"follow it with: govstore status {release.id} --service {service_id} --follow",
             ],
         )
         return EXIT_OK
     context.say(f"submitted release {release.number} ({release.id}): {release.status}")
-    return _follow(context, client, args.service, release.id)
+    return _follow(context, client, service_id, release.id)
 
 
 def status(context: Context) -> int:
@@ -158,6 +159,20 @@ def status(context: Context) -> int:
     release = client.releases.get(service_id, args.release)
     context.emit(release.model_dump(mode="json"), _describe(release))
     return EXIT_OK
+
+
+def _service_id(client: Client, service: str) -> str:
+    """A service's id, given its id (`svc_...`) or the slug of one of the caller's services."""
+    if service.startswith("svc_"):
+        return service
+    for organisation in client.organisations.list():
+        for candidate in client.services.list(organisation.id):
+            if candidate.slug == service:
+                return candidate.id
+    raise CommandError(
+        f"no service {service!r} among your organisations' services; give its id (svc_...)",
+        EXIT_API_ERROR,
+    )
 
 
 def _find_service(client: Client, release_id: str) -> str:
