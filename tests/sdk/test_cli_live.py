@@ -94,7 +94,7 @@ async def test_the_cli_against_the_app(
         code, out, err = run_cli(transport, "submit", live.service_id, str(valid), "--json")
         assert code == cli.EXIT_OK, err
         assert json.loads(out)["release"]["number"] == 2
-        code, out, _ = run_cli(transport, "submit", live.service_id, str(invalid))
+        code, out, _ = run_cli(transport, "submit", "warm-home-cli", str(invalid))
         assert code == cli.EXIT_FAILED
         assert "/manifest/" in out
 
