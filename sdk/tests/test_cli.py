@@ -626,6 +626,17 @@ def test_a_rewritten_log_fails_the_consistency_check(home: Path, log_key: ECKey)
     assert json.loads(state.read_text())["tree_size"] == 5  # the trusted head is kept
 
 
+def test_a_log_that_shrank_fails(home: Path, log_key: ECKey) -> None:
+    state = home / "head.json"
+    state.write_text(json.dumps(signed_head(log_key, 12)))
+    server = MockServer(ok(public_jwks(log_key)), ok(signed_head(log_key, 5)))
+
+    run = govstore("log", "verify", "--since", str(state), server=server)
+
+    assert run.code == cli.EXIT_FAILED
+    assert "the log shrank" in run.stdout
+
+
 def test_leaf_checks_the_entry_is_included(log_key: ECKey) -> None:
     leaf = b64(leaf_hash(ENTRIES[6]))
     server = MockServer(
