@@ -7,9 +7,27 @@ import types
 from pathlib import Path
 
 import govstore
-from govstore import _client, _credentials, _exceptions, _models, _pagination, _webhooks, oauth
+from govstore import (
+    _client,
+    _credentials,
+    _exceptions,
+    _models,
+    _pagination,
+    _transparency,
+    _webhooks,
+    oauth,
+)
 
-PRIVATE_MODULES = [_client, _credentials, _exceptions, _models, _pagination, _webhooks, oauth]
+PRIVATE_MODULES = [
+    _client,
+    _credentials,
+    _exceptions,
+    _models,
+    _pagination,
+    _transparency,
+    _webhooks,
+    oauth,
+]
 
 
 def test_all_matches_the_public_names() -> None:

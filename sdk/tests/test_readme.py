@@ -1,11 +1,13 @@
-"""The README's examples are real code: they must at least compile.
+"""The README's examples are real code: here they must at least compile.
 
-Running them needs a live server; the end-to-end suite does that.
+The repository's tests/sdk/test_readme_examples.py runs every one of them against a real
+server with the demo data loaded.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 README = Path(__file__).parents[1] / "README.md"
@@ -28,3 +30,13 @@ def test_the_mock_transport_example_runs() -> None:
     # The one example that needs no server: it must run, not only compile.
     (block,) = [block for block in python_blocks() if "httpx.MockTransport(" in block]
     exec(compile(block, "README.md mock transport example", "exec"), {})
+
+
+def test_every_cli_example_is_a_valid_command_line() -> None:
+    from govstore.cli import build_parser
+
+    commands = re.findall(r"^\$ (govstore .*?)(?:\s+#.*)?$", README.read_text(), flags=re.M)
+    assert len(commands) >= 7
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        assert callable(args.handler), command

@@ -11,7 +11,9 @@ field the API requires, the SDK requires. The SDK's enums list the values the AP
 
 from __future__ import annotations
 
+import datetime
 import json
+import types
 import typing
 from enum import StrEnum
 from functools import cache
@@ -317,3 +319,96 @@ def test_enum_values_are_the_apis(enum: type[StrEnum]) -> None:
         (schema,) = [s for s in parameter["schema"]["anyOf"] if "enum" in s]
 
     assert [member.value for member in enum] == schema["enum"]
+
+
+# Field types: every JSON type the API may send for a field, the SDK's model accepts.
+
+JSON_TYPES = {"string", "integer", "number", "boolean", "array", "object", "null"}
+
+
+def sdk_json_types(annotation: Any) -> set[str] | None:
+    """The JSON types a field annotated so accepts; None when it accepts anything."""
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        found: set[str] = set()
+        for arg in typing.get_args(annotation):
+            accepted = sdk_json_types(arg)
+            if accepted is None:
+                return None
+            found |= accepted
+        return found
+    if annotation is type(None):
+        return {"null"}
+    if origin is typing.Literal:
+        return {"string" if isinstance(v, str) else "integer" for v in typing.get_args(annotation)}
+    if origin in (list, tuple, set, frozenset) or annotation in (list, tuple, set, frozenset):
+        return {"array"}
+    if origin is dict or annotation is dict:
+        return {"object"}
+    if isinstance(annotation, type):
+        if issubclass(annotation, bool):
+            return {"boolean"}
+        if issubclass(annotation, str | datetime.datetime | datetime.date):
+            return {"string"}
+        if issubclass(annotation, int):
+            return {"integer"}
+        if issubclass(annotation, float):
+            return {"number", "integer"}
+        if issubclass(annotation, BaseModel):
+            return {"object"}
+    return None
+
+
+def schema_json_types(schema: dict[str, Any]) -> set[str] | None:
+    """The JSON types a property's schema allows; None when it does not say."""
+    if "$ref" in schema:
+        return schema_json_types(schemas()[ref_name(schema)])
+    if "type" in schema:
+        declared = schema["type"]
+        found = {declared} if isinstance(declared, str) else set(declared)
+        return {"integer", "number"} if found == {"number"} else found
+    for combinator in ("anyOf", "oneOf"):
+        if combinator in schema:
+            found = set()
+            for branch in schema[combinator]:
+                allowed = schema_json_types(branch)
+                if allowed is None:
+                    return None
+                found |= allowed
+            return found
+    if "enum" in schema:
+        return {
+            "string" if isinstance(v, str) else "null" if v is None else "integer"
+            for v in schema["enum"]
+        }
+    if "const" in schema:
+        return {"string"} if isinstance(schema["const"], str) else None
+    return None
+
+
+@pytest.mark.parametrize("model", OUTPUT_MODELS, ids=OUTPUT_MODEL_NAMES)
+def test_model_field_types_accept_what_the_schema_allows(model: type[BaseModel]) -> None:
+    properties = schemas()[MODEL_SCHEMAS[model]].get("properties", {})
+    # pydantic's resolved annotations: the models' module is renamed `govstore` for display,
+    # so typing.get_type_hints could not resolve their postponed annotations.
+    hints = {name: field.annotation for name, field in model.model_fields.items()}
+    for name in model.model_fields:
+        accepted = sdk_json_types(hints[name])
+        allowed = schema_json_types(properties[name])
+        if accepted is None or allowed is None:
+            continue
+        assert allowed <= accepted, (
+            f"{model.__name__}.{name} is {hints[name]}, but the API may send {sorted(allowed)}"
+        )
+
+
+def test_the_type_comparison_catches_a_drift() -> None:
+    assert sdk_json_types(int) == {"integer"}
+    assert not schema_json_types({"type": ["string", "null"]}) <= sdk_json_types(str)  # type: ignore[operator]
+    assert schema_json_types({"anyOf": [{"type": "integer"}, {"type": "null"}]}) == {
+        "integer",
+        "null",
+    }
+    assert sdk_json_types(float | None) == {"number", "integer", "null"}

@@ -20,6 +20,7 @@ from ._exceptions import (
     PayloadTooLargeError,
     PermissionDeniedError,
     PreconditionFailedError,
+    ProofError,
     RateLimitError,
     ServerError,
     UnprocessableEntityError,
@@ -111,6 +112,13 @@ from ._models import (
     WebhookEvent,
 )
 from ._pagination import AsyncPager, Page, SyncPager
+from ._transparency import (
+    VerifiedTreeHead,
+    leaf_hash,
+    verify_consistency,
+    verify_inclusion,
+    verify_tree_head,
+)
 from ._version import __version__
 from ._webhooks import verify_webhook
 from .oauth import (
@@ -200,6 +208,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "ProofError",
     "ProviderRef",
     "ProviderService",
     "PublicRating",
@@ -228,6 +237,7 @@ __all__ = [
     "TransparencyFigures",
     "UnprocessableEntityError",
     "UnsupportedMediaTypeError",
+    "VerifiedTreeHead",
     "WaitTimeoutError",
     "Webhook",
     "WebhookDelivery",
@@ -235,8 +245,12 @@ __all__ = [
     "WebhookVerificationError",
     "__version__",
     "authorization_url",
+    "leaf_hash",
     "pkce_pair",
+    "verify_consistency",
+    "verify_inclusion",
     "verify_kitemark",
+    "verify_tree_head",
     "verify_webhook",
 ]
 

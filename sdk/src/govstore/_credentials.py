@@ -27,7 +27,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 from pydantic import ValidationError
 
-from ._exceptions import CredentialError
+from ._exceptions import CredentialError, GovStoreError
 from ._models import Jwks, KitemarkClaims
 
 __all__ = ["verify_kitemark"]
@@ -79,7 +79,7 @@ def verify_kitemark(
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise CredentialError("the credential's header names no key (kid)")
-    key = _find_key(jwks, kid)
+    key = find_signing_key(jwks, kid, CredentialError)
 
     try:
         verified = jws.deserialize_compact(raw, key, algorithms=[ALGORITHM])
@@ -112,30 +112,34 @@ def verify_kitemark(
     return claims
 
 
-def _find_key(jwks: Mapping[str, Any] | Jwks, kid: str) -> ECKey:
-    """The P-256 public key with this `kid` in the JWK Set; only its public members are used."""
+def find_signing_key(jwks: Mapping[str, Any] | Jwks, kid: str, error: type[GovStoreError]) -> ECKey:
+    """The P-256 public key with this `kid` in the JWK Set; only its public members are used.
+
+    Anything wrong with the set or the key raises `error` (the caller's refusal, such as
+    `CredentialError`), so each verifier reports in its own terms.
+    """
     keys = jwks.keys if isinstance(jwks, Jwks) else jwks.get("keys")
     if not isinstance(keys, list):
-        raise CredentialError("the JWKS has no list of keys")
+        raise error("the JWKS has no list of keys")
     for jwk in keys:
         if not isinstance(jwk, Mapping) or jwk.get("kid") != kid:
             continue
         if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256":
-            raise CredentialError(f"key {kid!r} in the JWKS is not a P-256 key")
+            raise error(f"key {kid!r} in the JWKS is not a P-256 key")
         if jwk.get("alg", ALGORITHM) != ALGORITHM or jwk.get("use", "sig") != "sig":
-            raise CredentialError(f"key {kid!r} in the JWKS is not for ES256 signatures")
+            raise error(f"key {kid!r} in the JWKS is not for ES256 signatures")
         x, y = jwk.get("x"), jwk.get("y")
         if not isinstance(x, str) or not isinstance(y, str):
-            raise CredentialError(f"key {kid!r} in the JWKS has no public point (x, y)")
+            raise error(f"key {kid!r} in the JWKS has no public point (x, y)")
         try:
             return ECKey.import_key(
                 {"kty": "EC", "crv": "P-256", "x": x, "y": y}, parameters={"kid": kid}
             )
-        except (JoseError, ValueError, TypeError, KeyError) as error:
-            raise CredentialError(f"key {kid!r} in the JWKS is malformed") from error
-    raise CredentialError(
-        f"no key {kid!r} in the JWKS: fetch /.well-known/jwks.json again, or the credential is "
-        "not from this server"
+        except (JoseError, ValueError, TypeError, KeyError) as failure:
+            raise error(f"key {kid!r} in the JWKS is malformed") from failure
+    raise error(
+        f"no key {kid!r} in the JWKS: fetch /.well-known/jwks.json again, or it was not "
+        "signed by this server"
     )
 
 

@@ -8,6 +8,7 @@ The tree::
     ├── WaitTimeoutError             `releases.wait` gave up (also a `TimeoutError`)
     ├── WebhookVerificationError     `verify_webhook`: a bad, missing or expired signature
     ├── CredentialError              `verify_kitemark`: a bad signature, unknown key, expired
+    ├── ProofError                   `verify_inclusion`, `verify_consistency`, `verify_tree_head`
     ├── OAuthError                   the OAuth endpoints refused: `error`, `error_description`
     └── APIStatusError               the server answered 4xx or 5xx (a problem document)
         ├── BadRequestError          400 malformed request
@@ -52,6 +53,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "PreconditionFailedError",
+    "ProofError",
     "RateLimitError",
     "ServerError",
     "UnprocessableEntityError",
@@ -122,6 +124,15 @@ class CredentialError(GovStoreError):
 
     It was malformed, not a kitemark credential, signed by a key the JWKS does not
     hold, signed over other claims, not yet valid or expired, or from another issuer.
+    """
+
+
+class ProofError(GovStoreError):
+    """A transparency log check failed: do not trust the entry, the proof or the tree head.
+
+    An inclusion proof that does not lead from the entry to the root, a consistency
+    proof that does not join two tree heads (the log was rewritten, or a root is
+    wrong), or a tree head whose signature does not verify against the JWKS.
     """
 
 

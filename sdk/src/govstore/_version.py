@@ -1,3 +1,3 @@
 """The SDK's version, sent in the User-Agent header."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
