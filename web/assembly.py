@@ -10,7 +10,7 @@ from starlette.staticfiles import StaticFiles
 
 from marketplace.platform import Platform
 from marketplace.settings import Settings
-from web import account, accounts, catalogue
+from web import account, accounts, catalogue, provider, reviewer
 from web.pages import render_for
 from web.templating import HERE
 
@@ -39,4 +39,6 @@ def web_routes(settings: Settings) -> list[BaseRoute]:
         *accounts.routes(),
         *catalogue.routes(),
         *account.routes(),
+        *provider.routes(),
+        *reviewer.routes(),
     ]
