@@ -104,18 +104,31 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         assert "Traceback" not in server_log, server_log
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    """Never skipped: a machine without the browser or axe-core fails, saying how to fix it."""
     if not CHROMIUM.exists():
         pytest.fail("Chromium is missing: `make install` installs Debian's chromium package")
     if not AXE.exists():
         pytest.fail("axe-core is missing: `make install` runs npm ci")
+    return AXE.read_text()
+
+
+@dataclass
+class Kit:
+    browser: Browser
+    server: str
+    axe: str
+
+
+@pytest.fixture
+async def kit(axe_source: str, server: str) -> AsyncIterator[Kit]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS
         )
         try:
-            yield launched
+            yield Kit(launched, server, axe_source)
         finally:
             await launched.close()
 
@@ -127,6 +140,7 @@ class Journey:
     name: str
     page: Page
     base: str
+    axe: str
     csp_violations: list[str] = field(default_factory=list)
     step: int = 0
 
@@ -139,7 +153,7 @@ class Journey:
         )
         # Evaluated through the DevTools protocol: the page's CSP (no inline script) stays on.
         if not await self.page.evaluate("() => typeof window.axe !== 'undefined'"):
-            await self.page.evaluate(AXE.read_text() + "\n;undefined")
+            await self.page.evaluate(self.axe + "\n;undefined")
         result = await self.page.evaluate(
             "async (tags) => { const r = await axe.run(document, "
             "{runOnly: {type: 'tag', values: tags}}); "
@@ -161,10 +175,10 @@ class Journey:
         await self.page.get_by_role("button", name="Sign in").click()
 
 
-async def journey(browser: Browser, server: str, name: str) -> Journey:
-    context = await browser.new_context()
+async def journey(kit: Kit, name: str) -> Journey:
+    context = await kit.browser.new_context()
     page = await context.new_page()
-    trip = Journey(name, page, server)
+    trip = Journey(name, page, kit.server, kit.axe)
 
     def on_console(message: object) -> None:
         text = getattr(message, "text", "")
@@ -187,8 +201,8 @@ def _oauth_client(server: str, slug: str) -> tuple[str, str, str]:
     return client["client_id"], client["redirect_uris"][0], " ".join(client["scopes"])
 
 
-async def test_citizen_finds_a_service_consents_and_revokes(browser: Browser, server: str) -> None:
-    trip = await journey(browser, server, "citizen")
+async def test_citizen_finds_a_service_consents_and_revokes(kit: Kit) -> None:
+    trip = await journey(kit, "citizen")
     page = trip.page
     await trip.goto("/", "catalogue")
     await page.get_by_label("Search").fill("medicines")
@@ -200,7 +214,7 @@ async def test_citizen_finds_a_service_consents_and_revokes(browser: Browser, se
     assert await page.get_by_role("heading", name="What it may see of your data").is_visible()
 
     # The service's own site sends the citizen to GovStore to sign in and consent.
-    client_id, redirect_uri, scopes = _oauth_client(server, "kestrel-medicines")
+    client_id, redirect_uri, scopes = _oauth_client(kit.server, "kestrel-medicines")
     landed: list[str] = []
 
     async def service_site(route: Route) -> None:
@@ -219,7 +233,7 @@ async def test_citizen_finds_a_service_consents_and_revokes(browser: Browser, se
             "code_challenge_method": "S256",
         }
     )
-    await page.goto(f"{server}/oauth/authorize?{query}")
+    await page.goto(f"{kit.server}/oauth/authorize?{query}")
     await trip.check("consent-needs-sign-in")
     await page.locator("main").get_by_role("link", name="Sign in").click()
     await page.wait_for_url(re.compile(r"/sign-in\?next="))
@@ -255,8 +269,8 @@ async def test_citizen_finds_a_service_consents_and_revokes(browser: Browser, se
     await trip.goto("/account/delete", "delete-account")
 
 
-async def test_reviewer_claims_decides_and_approves(browser: Browser, server: str) -> None:
-    trip = await journey(browser, server, "reviewer")
+async def test_reviewer_claims_decides_and_approves(kit: Kit) -> None:
+    trip = await journey(kit, "reviewer")
     page = trip.page
     await trip.goto("/review", "queue-signed-out")  # lands on sign-in
     await trip.sign_in(*REVIEWERS[0])
@@ -278,7 +292,7 @@ async def test_reviewer_claims_decides_and_approves(browser: Browser, server: st
     await page.wait_for_url(re.compile(r"done=decided"))
     await trip.check("decided")
     if await page.get_by_text("Awaiting second approval").first.is_visible():
-        second = await journey(browser, server, "reviewer-second")
+        second = await journey(kit, "reviewer-second")
         await second.page.goto(release_url)
         await second.sign_in(*REVIEWERS[1])
         await second.page.wait_for_url(re.compile(r"/review/releases/rel_"))
@@ -292,9 +306,9 @@ async def test_reviewer_claims_decides_and_approves(browser: Browser, server: st
 
 
 async def test_provider_sees_what_to_fix_after_changes_requested(
-    browser: Browser, server: str
+    kit: Kit,
 ) -> None:
-    trip = await journey(browser, server, "provider")
+    trip = await journey(kit, "provider")
     page = trip.page
     await trip.goto("/sign-in", "sign-in")
     await trip.sign_in(*CHANGES_REQUESTED_PROVIDER)
