@@ -310,8 +310,11 @@ async def authorize(request: Request) -> Response:
     requested = {u["scope"] for u in uses}
     required = {u["scope"] for u in uses if not u["optional"]}
     days_raw = form.get("expires_in_days") or str(DEFAULT_DAYS)
+    try:
+        days = int(str(days_raw))
+    except ValueError:
+        days = 0
     problem: ScreenError | None = None
-    days = DEFAULT_DAYS
     first_scope = "scope-1"
     if confirm != "allow":
         problem = ScreenError("allow", "Choose Allow or Cancel.")
@@ -322,16 +325,11 @@ async def authorize(request: Request) -> Response:
             first_scope,
             "The service needs the data that is not marked optional; choose Cancel if you do not agree.",
         )
-    else:
-        try:
-            days = int(str(days_raw))
-        except ValueError:
-            days = 0
-        if not 1 <= days <= platform.settings.consent_max_days:
-            problem = ScreenError(
-                "expires_in_days",
-                f"Choose how long to allow this: 1 to {platform.settings.consent_max_days} days.",
-            )
+    elif not 1 <= days <= platform.settings.consent_max_days:
+        problem = ScreenError(
+            "expires_in_days",
+            f"Choose how long to allow this: 1 to {platform.settings.consent_max_days} days.",
+        )
     if problem is not None:
         screen, _ = await _consent_screen(
             platform,
@@ -340,7 +338,8 @@ async def authorize(request: Request) -> Response:
             request,
             show=True,
             kept=kept & requested,
-            chosen_days=days if days else DEFAULT_DAYS,
+            # The screen offers fixed choices: an odd number (the API allows any) shows the default.
+            chosen_days=days if days > 0 else DEFAULT_DAYS,
             error=problem,
         )
         assert screen is not None
