@@ -17,7 +17,7 @@ from marketplace.settings import Settings
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 DEMO_PASSWORDS = {
     "citizen": ("joan.pritchard@inbox.example", "demo-citizen-2026"),
-    "other_citizen": ("sam.okoro@inbox.example", "demo-citizen-2026"),
+    "other_citizen": ("aisha.rahman@inbox.example", "demo-citizen-2026"),
     "reviewer": ("amara.okafor@govstore.example", "demo-reviewer-2026"),
     "second_reviewer": ("fiona.macleod@govstore.example", "demo-reviewer-2026"),
     "provider": ("ada.mensah@kestrelhealth.example", "demo-provider-2026"),

@@ -92,6 +92,6 @@ async def test_delete_account_needs_confirmation_and_password(
     r = await gone.submit(
         "/sign-in",
         "/sign-in",
-        {"email": "sam.okoro@inbox.example", "password": "demo-citizen-2026"},
+        {"email": "aisha.rahman@inbox.example", "password": "demo-citizen-2026"},
     )
     assert r.status_code == 400
