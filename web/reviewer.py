@@ -84,12 +84,21 @@ async def _review_context(visit: Visit, release_id: str) -> dict[str, Any]:
     automated = {f.code: f for f in release.findings if f.source == "automated"}
     applied = [k.get("scheme") for k in release.manifest.get("kitemarks", [])]
     requested = [u.get("scope") for u in release.manifest.get("data_uses", [])]
+    asked = [scopes[name] for name in requested if name in scopes]
+    # A reviewer may grant a lower tier of a requested scope (same data owner) instead.
+    lower_tiers = [
+        s
+        for name, s in sorted(scopes.items())
+        if name not in requested
+        and any(r.data_owner == s.data_owner and r.tier.rank > s.tier.rank for r in asked)
+    ]
     return {
         "release": release,
         "guidelines": guidelines,
         "automated": automated,
         "applied": [(slug, schemes[slug].title if slug in schemes else slug) for slug in applied],
         "requested": [(name, scopes.get(name)) for name in requested],
+        "lower_tiers": lower_tiers,
         "kitemarks": [k for k in kitemarks.items if k.status in grants.LIVE],
         "scheme_titles": {slug: s.title for slug, s in schemes.items()},
         "claimed_by_me": release.claimed_by == visit.user.account_id

@@ -44,7 +44,8 @@ async def test_claim_decide_with_errors_kept_then_approve(
     claimed = (await amara.get(page)).text
     codes = re.findall(r'name="finding-([A-Z0-9-]+)"', claimed)
     assert codes, "a finding per guideline"
-    scopes = re.findall(r'name="scopes" type="checkbox" value="([^"]+)"', claimed)
+    scopes = re.findall(r'name="scopes" type="checkbox" value="([^"]+)" checked', claimed)
+    assert scopes == ["employment.history.read", "driving.licence.verify"]
     # No decision chosen: the error summary, and every finding and note kept as sent.
     findings = {f"finding-{c}": "pass" for c in codes}
     r = await amara.submit(
@@ -75,7 +76,7 @@ async def test_second_approval_by_a_different_reviewer(
     await amara.submit(page, f"{page}/claim", {})
     claimed = (await amara.get(page)).text
     codes = re.findall(r'name="finding-([A-Z0-9-]+)"', claimed)
-    scopes = re.findall(r'name="scopes" type="checkbox" value="([^"]+)"', claimed)
+    scopes = re.findall(r'name="scopes" type="checkbox" value="([^"]+)" checked', claimed)
     r = await amara.submit(
         page,
         f"{page}/decision",
@@ -91,6 +92,33 @@ async def test_second_approval_by_a_different_reviewer(
     r = await fiona.submit(page, f"{page}/second-approval", {"second_outcome": "approve"})
     assert r.status_code == 303 and r.headers["location"].endswith("done=second")
     assert "Published" in (await fiona.get(page)).text
+
+
+async def test_a_lower_tier_can_be_granted_instead(demo: None, make_visitor: MakeVisitor) -> None:
+    amara = await make_visitor("reviewer")
+    release_id = await _release_of(amara, "Second Chapter Skills Passport")
+    page = f"/review/releases/{release_id}"
+    await amara.submit(page, f"{page}/claim", {})
+    claimed = (await amara.get(page)).text
+    assert "or a lower tier" in claimed
+    offered = re.findall(r'name="scopes" type="checkbox" value="([^"]+)"', claimed)
+    assert "education.qualifications.verify" in offered  # below the requested record tier
+    assert "income.verify" not in offered  # not from a data owner the service asked
+    codes = re.findall(r'name="finding-([A-Z0-9-]+)"', claimed)
+    r = await amara.submit(
+        page,
+        f"{page}/decision",
+        {
+            **{f"finding-{c}": "pass" for c in codes},
+            "outcome": "approve",
+            "scopes": ["education.qualifications.verify", "benefits.entitlement.verify"],
+        },
+    )
+    assert r.status_code == 303
+    decided = (await amara.get(page)).text
+    assert "education.qualifications.verify, benefits.entitlement.verify" in decided or (
+        "benefits.entitlement.verify, education.qualifications.verify" in decided
+    )
 
 
 async def test_suspend_a_kitemark_with_a_reason(demo: None, make_visitor: MakeVisitor) -> None:
