@@ -154,6 +154,8 @@ async def complain(visit: Visit) -> Response:
             problems.add("description", "Say what went wrong in at least 10 characters")
         elif len(values["description"]) > 5000:
             problems.add("description", "Your complaint must be 5000 characters or fewer")
+        elif any(ord(c) < 32 and c not in "\r\n\t" for c in values["description"]):
+            problems.add("description", "Your complaint must not contain control characters")
         if not problems:
             settings = visit.platform.settings
             try:

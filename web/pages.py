@@ -177,8 +177,15 @@ def not_found(visit: Visit) -> HTMLResponse:
 
 
 def safe_next(value: str | None) -> str:
-    """Only a path on this site: never another origin (`//host`, `/\\host`)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+    """Only a path on this site: never another origin (`//host`, `/\\host`, or either with the
+    tabs and newlines browsers drop from URLs)."""
+    if (
+        not value
+        or not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 33 or ord(c) == 127 for c in value)
+    ):
         return "/account"
     return value
 

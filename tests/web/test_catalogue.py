@@ -99,6 +99,8 @@ async def test_complaint_form_errors_then_sent(demo: None, make_visitor: MakeVis
     assert r.status_code == 400
     assert "Select what your complaint is about" in r.text
     assert "at least 10 characters" in r.text and ">bad</textarea>" in r.text
+    r = await sam.submit(page, page, {"category": "privacy", "description": "bell \x07 in here"})
+    assert r.status_code == 400 and "control characters" in r.text
     r = await sam.submit(
         page, page, {"category": "privacy", "description": "It asked for more than it said."}
     )

@@ -48,6 +48,8 @@ async def test_signed_out_visitors_are_sent_to_sign_in_and_back(
         ("//evil.example/", "/account"),
         ("https://evil.example/", "/account"),
         ("/\\evil.example", "/account"),
+        ("/\t/evil.example", "/account"),
+        ("/\n/evil.example", "/account"),
         ("", "/account"),
     ],
 )
