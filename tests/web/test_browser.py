@@ -278,6 +278,14 @@ async def test_citizen_finds_a_service_consents_and_revokes(kit: Kit) -> None:
     await page.get_by_role("button", name="Send complaint").click()
     await trip.check("complaint-errors")
     await trip.goto("/account/delete", "delete-account")
+    await trip.goto("/account/deleted", "account-deleted")
+    # Error pages are pages too.
+    missing = await page.goto(f"{kit.server}/services/no-such-service")
+    assert missing is not None and missing.status == 404
+    await trip.check("not-found")
+    refused = await page.goto(f"{kit.server}/review")
+    assert refused is not None and refused.status == 403
+    await trip.check("forbidden")
 
 
 async def test_reviewer_claims_decides_and_approves(kit: Kit) -> None:
