@@ -71,14 +71,18 @@ async def access_log(visit: Visit) -> Response:
         )
         async with visit.platform.db.session(write=False) as session:
             page = await catalogue_views.access_log(session, visit.user, query)
+            services = await kitemark_views.list_consents(session, visit.user, ListQuery(limit=100))
     except (ValidationError, errors.MalformedRequest):
         return redirect("/account/access-log")
     kept = {"service": query.service} if query.service else {}
+    choices = sorted({(c.service.slug, c.service.name) for c in services.items}, key=lambda s: s[1])
     return page_response(
         visit,
         "access_log.html",
         title="When your data was read",
         lines=page.items,
+        services=choices,
+        chosen=query.service or "",
         next_url=(
             "/account/access-log?" + urlencode({**kept, "cursor": page.next_cursor})
             if page.next_cursor

@@ -60,6 +60,9 @@ async def test_access_log_shows_who_read_what(demo: None, make_visitor: MakeVisi
     assert r.status_code == 200
     assert "DWP Benefits and Income API" in r.text and "Valuation Office Agency" in r.text
     assert r.text.count('<tr class="govuk-table__row">') == 1 + 5
+    only = await joan.get("/account/access-log?service=warm-homes-grant-finder")
+    assert only.text.count('<tr class="govuk-table__row">') == 1 + 2
+    assert '<option value="warm-homes-grant-finder" selected>' in only.text
     sam = await make_visitor("other_citizen")
     theirs = await sam.get("/account/access-log")
     assert "Valuation Office" not in theirs.text  # only Sam's own reads
