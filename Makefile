@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+NPM_STAMP := node_modules/.installed-stamp
 
 .PHONY: run test install lint typecheck format openapi openapi-check migrations-check fuzz bench clean
 
@@ -15,7 +16,17 @@ $(STAMP): pyproject.toml sdk/pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './sdk[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# GOV.UK Frontend (served by the web pages) and axe-core (the browser tests' accessibility
+# checks), exactly as package-lock.json pins them; never committed.
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NPM_STAMP)
+
+# The browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+/usr/bin/chromium:
+	apt-get install -y chromium || (apt-get update && apt-get install -y chromium)
+
+install: $(STAMP) $(NPM_STAMP) /usr/bin/chromium
 
 run: install
 	$(BIN)/marketplace migrate
@@ -54,4 +65,4 @@ bench: install
 	bash bench/run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules .pytest_cache .mypy_cache .ruff_cache

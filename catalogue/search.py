@@ -394,6 +394,11 @@ async def search(request: Request, platform: Platform, query: SearchQuery) -> Re
     return Response(body, media_type="application/json", headers=headers)
 
 
+async def results(platform: Platform, query: SearchQuery) -> SearchPage:
+    """The page of results the API serves, as a model (the web pages render it)."""
+    return SearchPage.model_validate_json(await _run(platform, query))
+
+
 def search_for(query: SearchQuery, *, sqlite: bool) -> Search:
     now = datetime.now(UTC)
     return Search(

@@ -195,6 +195,17 @@ async def service_page(
 ) -> Response:
     """Provider, kitemarks with status and expiry, every data use in plain English, ratings,
     outcomes and the public transparency figures."""
+    page = await build_service_page(session, platform, slug)
+    body = page.model_dump_json().encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    headers = {**search.CACHE_HEADERS, "etag": etag}
+    if search.not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def build_service_page(session: AsyncSession, platform: Platform, slug: str) -> ServicePage:
+    """The service page's content: the API serves it as JSON, the web page renders it."""
     entry, service = await feedback.listed(session, slug)
     release = await session.get(Release, entry.release_id)
     organisation = await session.get(Organisation, entry.organisation_id)
@@ -225,7 +236,7 @@ async def service_page(
     )
     uses = await consents.data_uses(session, release, granted)
     figures = await session.get(ServiceFigures, service.id)
-    page = ServicePage(
+    return ServicePage(
         id=service.id,
         slug=service.slug,
         name=manifest.get("name", service.name),
@@ -259,12 +270,6 @@ async def service_page(
             complaints=ComplaintFigures(**await feedback.complaint_figures(session, service.id)),
         ),
     )
-    body = page.model_dump_json().encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    headers = {**search.CACHE_HEADERS, "etag": etag}
-    if search.not_modified(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
 
 
 # -- ratings -----------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from marketplace.webhooks.views import router as webhooks_router
 from marketplace.worker import build_platform
 from review.views import provider_router as review_provider_router
 from review.views import router as review_router
+from web.assembly import install_web, web_routes
 
 logger = logging.getLogger("govstore")
 
@@ -109,6 +110,7 @@ async def bootstrap_admin(platform: Platform) -> None:
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or get_settings()
     platform = build_platform(settings)
+    install_web(platform)
     ops = all_operations()
 
     @asynccontextmanager
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/metrics", operations.metrics, methods=["GET"], include_in_schema=False),
         Route("/openapi.json", operations.openapi_json, methods=["GET"], include_in_schema=False),
         Route("/docs", operations.docs, methods=["GET"], include_in_schema=False),
+        # The web pages (GOV.UK Design System); their paths never collide with the API's.
+        *web_routes(settings),
     ]
     app = Starlette(
         routes=routes,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -70,3 +72,9 @@ class Sealer:
             raise ValueError("unknown sealed secret version")
         raw = base64.urlsafe_b64decode(payload.encode())
         return self._aead().decrypt(raw[:12], raw[12:], context.encode()).decode()
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key for one purpose (e.g. web form tokens), derived from the sealing key."""
+        key = self._key if self._key is not None else _load_or_create_key(self._settings)
+        self._key = key
+        return hmac.new(key, b"govstore/" + purpose.encode(), hashlib.sha256).digest()

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     complaint_review_threshold: int = Field(default=5, ge=1)
     complaint_review_window_days: int = Field(default=30, ge=1)
 
+    # The built GOV.UK Frontend (node_modules/govuk-frontend/dist/govuk) the web pages serve;
+    # unset means the one `npm ci` installed next to the code.
+    frontend_dir: Path | None = None
+
     @field_validator("base_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:

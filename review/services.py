@@ -17,6 +17,7 @@ from marketplace.db import utcnow
 from marketplace.events import record_event
 from marketplace.guidelines.models import Guideline, KitemarkScheme, Scope, Sensitivity, Severity
 from marketplace.ids import new_id
+from marketplace.organisations.models import Membership
 from marketplace.organisations.services import membership_of
 from marketplace.releases.approval import Approval, ApprovalHook
 from marketplace.releases.lifecycle import Actor, ReleaseStatus, transition
@@ -565,3 +566,28 @@ async def median_time_to_decision(session: AsyncSession) -> float | None:
     ).all()
     durations = [(done - queued).total_seconds() for queued, done in rows if queued and done]
     return statistics.median(durations) if durations else None
+
+
+async def second_approval_queue(
+    session: AsyncSession, principal: Principal
+) -> list[tuple[Release, Service, Decision | None]]:
+    """Approvals waiting for a second reviewer that this reviewer may give (not their own
+    decision, not their own organisation's release), oldest first."""
+    actor_for(principal)
+    mine = select(Membership.organisation_id).where(Membership.account_id == principal.account_id)
+    rows = (
+        await session.exec(
+            select(Release, Service)
+            .join(Service, col(Service.id) == col(Release.service_id))
+            .where(Release.status == ReleaseStatus.AWAITING_SECOND_APPROVAL)
+            .where(col(Service.organisation_id).not_in(mine))
+            .order_by(col(Release.status_changed_at))
+        )
+    ).all()
+    found = []
+    for release, service in rows:
+        decision = await latest_decision(session, release.id)
+        if decision is not None and decision.reviewer_id == principal.account_id:
+            continue
+        found.append((release, service, decision))
+    return found

@@ -51,3 +51,23 @@ def test_sdk_imports_nothing_from_the_server() -> None:
         assert not any(
             n.split(".")[0] in {"marketplace", "review", "kitemarks", "catalogue"} for n in names
         ), path
+
+
+def test_only_the_assembly_imports_the_web_pages() -> None:
+    # The web pages build on every package's services; nothing builds on them but the app.
+    allowed = {ROOT / "marketplace" / "app.py"}
+    offenders = []
+    for package in ("marketplace", "review", "kitemarks", "catalogue"):
+        for path in (ROOT / package).rglob("*.py"):
+            if path in allowed:
+                continue
+            if any(n.split(".")[0] == "web" for n in imports_of(path)):
+                offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def test_web_pages_import_no_sdk_and_no_http_client() -> None:
+    # Pages call the service functions directly (same rules, same audit events), never the API.
+    for path in (ROOT / "web").rglob("*.py"):
+        names = {n.split(".")[0] for n in imports_of(path)}
+        assert not names & {"govstore", "httpx", "requests"}, path

@@ -7,12 +7,12 @@ answers), as OAuth clients expect, rather than problem documents.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -31,7 +31,7 @@ from kitemarks.oauth.server import (
     form_pairs,
     parse,
 )
-from marketplace import errors
+from marketplace import errors, websessions
 from marketplace.accounts.models import Account, Role
 from marketplace.auth import Principal, bearer_token, cached_authenticate
 from marketplace.db import run_after_commit, utcnow
@@ -41,10 +41,6 @@ from marketplace.releases.models import Release, Service
 
 logger = logging.getLogger("govstore.oauth")
 
-TEMPLATES = Environment(
-    loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
-    autoescape=select_autoescape(["html"]),
-)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 EXPIRY_CHOICES = [(30, "30 days"), (90, "3 months"), (180, "6 months"), (365, "1 year")]
 DEFAULT_DAYS = 90
@@ -75,55 +71,146 @@ def oauth_error(
     )
 
 
-def html_error(
-    status: int, title: str, detail: str, headers: dict[str, str] | None = None
+@dataclass(frozen=True)
+class Signed:
+    """The citizen at the consent screen, and the session token (bearer or cookie) they came with."""
+
+    principal: Principal
+    token: str
+    by_cookie: bool
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    signed: Signed | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    form_action: str = "'self'",
+    **context: Any,
 ) -> HTMLResponse:
-    page = TEMPLATES.get_template("oauth_error.html").render(title=title, detail=detail)
-    return HTMLResponse(page, status_code=status, headers={**NO_STORE, **(headers or {})})
+    """The page in the web layout (GOV.UK Frontend); the assembly installs the renderer."""
+    platform: Platform = request.app.state.platform
+    renderer = platform.services["page_renderer"]
+    page: HTMLResponse = renderer(
+        request,
+        signed.principal if signed else None,
+        signed.token if signed else None,
+        template,
+        status=status,
+        form_action=form_action,
+        **context,
+    )
+    page.headers.update({**NO_STORE, **(headers or {})})
+    return page
 
 
-async def _citizen(request: Request, platform: Platform) -> Principal | Response:
-    """The signed-in citizen (a first-party bearer token), or the page that says to sign in."""
+def html_error(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    signed: Signed | None = None,
+    sign_in_url: str | None = None,
+) -> HTMLResponse:
+    return render(
+        request,
+        "error.html",
+        signed=signed,
+        status=status,
+        headers=headers,
+        title=title,
+        detail=detail,
+        sign_in_url=sign_in_url,
+    )
+
+
+async def _citizen(request: Request, platform: Platform) -> Signed | Response:
+    """The signed-in citizen: a first-party bearer token, else the web session cookie.
+
+    A browser with neither gets a 401 page linking to sign-in, which brings it back here.
+    """
+    back = f"/oauth/authorize?{request.url.query}" if request.method == "GET" else None
     try:
         token = bearer_token(request.headers.get("authorization"))
+        by_cookie = token is None
+        if token is None:
+            token = websessions.session_token(request)
         if token is None:
             raise errors.Unauthenticated("sign in")
         async with platform.db.session(write=False) as session:
             principal = await cached_authenticate(session, token, platform.principals)
     except errors.Unauthenticated:
         return html_error(
+            request,
             401,
             "Sign in to GovStore",
             "Sign in to your GovStore account to choose what this service may see.",
             {"WWW-Authenticate": 'Bearer realm="govstore"'},
+            sign_in_url=f"/sign-in?next={quote(back, safe='')}" if back else "/sign-in",
         )
+    signed = Signed(principal, token, by_cookie)
     if not principal.has_role(Role.CITIZEN):
-        return html_error(403, "Not a citizen account", "Only a citizen account can give consent.")
-    return principal
+        return html_error(
+            request,
+            403,
+            "Not a citizen account",
+            "Only a citizen account can give consent.",
+            signed=signed,
+        )
+    return signed
 
 
-def _authorization_error(error: OAuth2Error) -> Response:
+def _authorization_error(request: Request, signed: Signed, error: OAuth2Error) -> Response:
     """Errors go back to the client only once its redirect URI is known to be its own (RFC 6749 §4.1.2.1)."""
     if error.redirect_uri:
         _, _, headers = error(None)
         return Response(status_code=302, headers=dict(headers))
     return html_error(
-        400, "This link to GovStore is not valid", error.get_error_description() or error.error
+        request,
+        400,
+        "This link to GovStore is not valid",
+        error.get_error_description() or error.error,
+        signed=signed,
     )
+
+
+@dataclass(frozen=True)
+class ScreenError:
+    """The consent screen's one error, for the GOV.UK error summary and the field it is about."""
+
+    field: str
+    text: str
+
+    @property
+    def summary(self) -> list[dict[str, str]]:
+        return [{"text": self.text, "href": f"#{self.field}"}]
+
+    def message(self, field: str) -> dict[str, str] | None:
+        return {"text": self.text} if field == self.field else None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def _consent_screen(
     platform: Platform,
-    principal: Principal,
+    signed: Signed,
     oauth: StarletteRequest,
-    request: Request | _AsGet,
+    request: Request,
     *,
+    show: bool,
     kept: set[str] | None = None,
     chosen_days: int = DEFAULT_DAYS,
-    error: str | None = None,
+    error: ScreenError | None = None,
 ) -> tuple[Response | None, list[dict[str, Any]]]:
     """Validate the authorization request with authlib and build the screen's data uses."""
     exchange = Exchange()
+    principal = signed.principal
     async with platform.db.session(write=False) as session:
         client_id = oauth.payload.data.get("client_id")
         client = await tokens.load_client(platform.db, client_id) if client_id else None
@@ -134,7 +221,7 @@ async def _consent_screen(
         try:
             grant = server.get_consent_grant(oauth, Citizen(principal.account_id, ""))
         except OAuth2Error as exc:
-            return _authorization_error(exc), []
+            return _authorization_error(request, signed, exc), []
         assert client is not None
         release = await session.get(Release, client.row.release_id)
         service = await session.get(Service, client.row.service_id)
@@ -146,12 +233,22 @@ async def _consent_screen(
         uses = await consents.data_uses(session, release, requested)
     if not uses:
         return _authorization_error(
-            _with_redirect(OAuth2Error, grant.redirect_uri, "invalid_scope", "no scope requested")
+            request,
+            signed,
+            _with_redirect(OAuth2Error, grant.redirect_uri, "invalid_scope", "no scope requested"),
         ), []
-    if request.method == "POST":
+    if not show:
         return None, uses
-    page = TEMPLATES.get_template("consent.html").render(
+    page = render(
+        request,
+        "consent.html",
+        signed=signed,
+        status=400 if error else 200,
+        # The answer redirects to the service: Chromium applies form-action to that redirect.
+        form_action=f"'self' {_origin(grant.redirect_uri)}",
+        title=f"Share your data with {service.name}",
         service_name=service.name,
+        service_slug=service.slug,
         organisation_name=organisation.name,
         citizen_name=account.display_name,
         uses=uses,
@@ -159,9 +256,9 @@ async def _consent_screen(
         expiry_choices=[c for c in EXPIRY_CHOICES if c[0] <= platform.settings.consent_max_days],
         chosen_days=chosen_days,
         action=f"/oauth/authorize?{request.url.query}",
-        error=error,
+        errors=error,
     )
-    return HTMLResponse(page, status_code=400 if error else 200, headers=NO_STORE), uses
+    return page, uses
 
 
 def _with_redirect(
@@ -175,18 +272,33 @@ def _with_redirect(
 async def authorize(request: Request) -> Response:
     """GET shows the consent screen; POST records the citizen's answer and redirects to the service."""
     platform: Platform = request.app.state.platform
-    principal = await _citizen(request, platform)
-    if isinstance(principal, Response):
-        return principal
+    signed = await _citizen(request, platform)
+    if isinstance(signed, Response):
+        return signed
+    principal = signed.principal
     # The OAuth parameters travel in the query both times; the POST form carries only the
     # citizen's choices (confirm, scope kept, expires_in_days).
     oauth = await parse(request, platform.settings, payload_from_query=True)
-    screen, uses = await _consent_screen(platform, principal, oauth, request)
+    screen, uses = await _consent_screen(
+        platform, signed, oauth, request, show=request.method == "GET"
+    )
     if request.method == "GET" or screen is not None:
         assert screen is not None
         return screen
     pairs = await form_pairs(request)
     form = dict(pairs)
+    # A browser's cookie travels with any form that targets this site: the form must also carry
+    # the token only our own page knows. A bearer token is never sent by the browser on its own.
+    if signed.by_cookie and not websessions.csrf_ok(
+        platform, signed.token, form.get(websessions.CSRF_FIELD)
+    ):
+        return html_error(
+            request,
+            403,
+            "Your form has expired",
+            "For your security, go back, reload the page and try again.",
+            signed=signed,
+        )
     confirm = form.get("confirm")
     server = oauth_server(platform)
     exchange = CURRENT.get()
@@ -198,31 +310,36 @@ async def authorize(request: Request) -> Response:
     requested = {u["scope"] for u in uses}
     required = {u["scope"] for u in uses if not u["optional"]}
     days_raw = form.get("expires_in_days") or str(DEFAULT_DAYS)
-    problem = None
-    days = DEFAULT_DAYS
+    try:
+        days = int(str(days_raw))
+    except ValueError:
+        days = 0
+    problem: ScreenError | None = None
+    first_scope = "scope-1"
     if confirm != "allow":
-        problem = "Choose Allow or Cancel."
+        problem = ScreenError("allow", "Choose Allow or Cancel.")
     elif not kept <= requested:
-        problem = "You can only allow the data this service asked for."
+        problem = ScreenError(first_scope, "You can only allow the data this service asked for.")
     elif not required <= kept:
-        problem = "The service needs the data that is not marked optional; choose Cancel if you do not agree."
-    else:
-        try:
-            days = int(str(days_raw))
-        except ValueError:
-            days = 0
-        if not 1 <= days <= platform.settings.consent_max_days:
-            problem = (
-                f"Choose how long to allow this: 1 to {platform.settings.consent_max_days} days."
-            )
+        problem = ScreenError(
+            first_scope,
+            "The service needs the data that is not marked optional; choose Cancel if you do not agree.",
+        )
+    elif not 1 <= days <= platform.settings.consent_max_days:
+        problem = ScreenError(
+            "expires_in_days",
+            f"Choose how long to allow this: 1 to {platform.settings.consent_max_days} days.",
+        )
     if problem is not None:
         screen, _ = await _consent_screen(
             platform,
-            principal,
+            signed,
             oauth,
-            _AsGet(request),
+            request,
+            show=True,
             kept=kept & requested,
-            chosen_days=days if days else DEFAULT_DAYS,
+            # The screen offers fixed choices: an odd number (the API allows any) shows the default.
+            chosen_days=days if days > 0 else DEFAULT_DAYS,
             error=problem,
         )
         assert screen is not None
@@ -254,15 +371,6 @@ async def authorize(request: Request) -> Response:
     await run_after_commit(session)
     response.headers.update(NO_STORE)
     return response
-
-
-class _AsGet:
-    """The POSTed request, seen as the GET that shows the screen again (with the citizen's error)."""
-
-    method = "GET"
-
-    def __init__(self, request: Request) -> None:
-        self.url = request.url
 
 
 async def token(request: Request) -> Response:

@@ -148,6 +148,126 @@ async def _review_demo(platform: Platform, data: dict[str, Any]) -> list[str]:
     return done
 
 
+async def _activity_demo(platform: Platform, data: dict[str, Any]) -> list[str]:
+    """Citizens using the published services: consents (one withdrawn), reads of their data,
+    ratings, a complaint and providers' outcome figures, so every web page shows something."""
+    from datetime import timedelta
+
+    from catalogue import feedback
+    from catalogue.models import ComplaintCategory
+    from kitemarks import consents
+    from kitemarks.models import AccessEvent, Consent, OAuthClient
+    from kitemarks.oauth import tokens
+    from marketplace.db import utcnow
+    from marketplace.guidelines.models import DataApi
+
+    plan = data.get("activity")
+    if not plan:
+        return []
+    done: list[str] = []
+    async with platform.db.transaction() as session:
+        people = {
+            a["email"]: await accounts.account_by_email(session, a["email"])
+            for a in data["accounts"]
+        }
+        first = people[plan["consents"][0]["citizen"]]
+        assert first is not None
+        if (await session.exec(select(Consent).where(Consent.account_id == first.id))).first():
+            return []
+        admin = next(a for a in people.values() if a is not None and Role.ADMIN.value in a.roles)
+        apis: dict[str, DataApi] = {}
+        for entry in plan["data_apis"]:
+            found = (
+                await session.exec(select(DataApi).where(DataApi.name == entry["name"]))
+            ).first()
+            if found is None:
+                found, _ = await guidelines.register_data_api(
+                    session, _acting_as(admin), name=entry["name"], data_owner=entry["data_owner"]
+                )
+                done.append("data APIs")
+            apis[entry["name"]] = found
+        services = {s.slug: s for s in (await session.exec(select(Service))).all()}
+        now = utcnow()
+        for entry in plan["consents"]:
+            citizen = people[entry["citizen"]]
+            assert citizen is not None
+            service = services[entry["service"]]
+            row = (
+                await session.exec(select(OAuthClient).where(OAuthClient.service_id == service.id))
+            ).one()
+            client = await tokens.load_client(platform.db, row.client_id)
+            assert client is not None
+            consent = await consents.grant_consent(
+                session,
+                account_id=citizen.id,
+                client=client.row,
+                scopes=entry["scopes"],
+                expires_at=now + timedelta(days=entry["days"]),
+            )
+            done.append("consents")
+            await session.flush()
+            uses = {u["scope"]: u for u in consent.uses}
+            for read in entry["reads"]:
+                at = now - timedelta(days=read["days_ago"])
+                session.add(
+                    AccessEvent(
+                        account_id=citizen.id,
+                        consent_id=consent.id,
+                        service_id=service.id,
+                        token_id="demo",
+                        scope=read["scope"],
+                        tier=uses[read["scope"]]["tier"],
+                        purpose=uses[read["scope"]]["purpose"],
+                        data_api_id=apis[read["data_api"]].id,
+                        case_reference=read["case_reference"],
+                        created_at=at,
+                    )
+                )
+                consent.last_access_at = max(consent.last_access_at or at, at)
+                session.add(consent)
+                done.append("reads of citizens' data")
+            if entry.get("revoke"):
+                await consents.revoke_consent(session, _acting_as(citizen), consent.id)
+        await session.flush()
+        for entry in plan["ratings"]:
+            citizen = people[entry["citizen"]]
+            assert citizen is not None
+            await feedback.rate(
+                session, _acting_as(citizen), entry["service"], entry["stars"], entry["comment"]
+            )
+            done.append("ratings")
+        for entry in plan["complaints"]:
+            citizen = people[entry["citizen"]]
+            assert citizen is not None
+            await feedback.complain(
+                session,
+                _acting_as(citizen),
+                entry["service"],
+                ComplaintCategory(entry["category"]),
+                entry["description"],
+                threshold=platform.settings.complaint_review_threshold,
+                window_days=platform.settings.complaint_review_window_days,
+            )
+            done.append("complaints")
+        owners = {org["name"]: people[org["owner"]] for org in data["organisations"]}
+        for entry in plan["outcomes"]:
+            service = services[entry["service"]]
+            organisation = await session.get(Organisation, service.organisation_id)
+            assert organisation is not None
+            owner = owners[organisation.name]
+            assert owner is not None
+            await feedback.report_outcome(
+                session,
+                _acting_as(owner),
+                service.id,
+                period=entry["period"],
+                metric=entry["metric"],
+                value=entry["value"],
+            )
+            done.append("outcome reports")
+    return done
+
+
 async def load_demo(settings: Settings) -> list[str]:
     """Create whatever of the demo set is missing; returns a summary, one line per kind."""
     data = demo_data()
@@ -264,6 +384,8 @@ async def load_demo(settings: Settings) -> list[str]:
                         ) from exc
                     count("releases")
         for line in await _review_demo(platform, data):
+            count(line)
+        for line in await _activity_demo(platform, data):
             count(line)
         lines = [f"created {n} {kind}" for kind, n in created.items()] or [
             "demo data already loaded; nothing to do"
