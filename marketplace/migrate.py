@@ -45,9 +45,14 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
+# Engine-specific full-text tables: SQLite's FTS5 tables (and their shadow tables), and the
+# rank-ordered postings on PostgreSQL (migration 0007); `catalogue.index` writes both.
+UNMODELLED_TABLES = ("catalogue_fts", "catalogue_postings")
+
+
 def modelled(name: str | None, type_: str, _parents: Any) -> bool:
-    """Engine-specific full-text tables (SQLite FTS5 and its shadow tables) are not modelled."""
-    return not (type_ == "table" and name is not None and name.startswith("catalogue_fts"))
+    """Engine-specific full-text tables are not modelled (autogenerate leaves them alone)."""
+    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLES))
 
 
 async def schema_differences(settings: Settings) -> list[Any]:
