@@ -206,6 +206,8 @@ def _cursor_values(query: SearchQuery, sort: str) -> list[Any] | None:
 
 # Postings read per term to choose the one to walk (`Search._driver`).
 PROBE = 200
+# Postings of the driving term a ranked page walks at most before it asks the GIN index.
+WALK = 1000
 # Query texts whose lexemes are remembered (PostgreSQL), least recently used dropped first.
 LEXEME_CACHE = 10_000
 _LEXEMES: OrderedDict[str, list[str]] = OrderedDict()
@@ -252,8 +254,8 @@ class Search:
 
         Tier 1 is the services whose name holds every word; tier 0 the other matches. On SQLite
         tier 1 reads a names-only full-text table, so a word that no name holds costs nothing.
-        On PostgreSQL this serves the exact sorts only (every match, `tier` None): ranked pages
-        walk the postings (`_walk`).
+        On PostgreSQL this is the GIN index on the `tsvector` columns, which yields every match
+        at once: the exact sorts use it, and a ranked page only past its walk's budget (`_page`).
         """
         if self.sqlite:
             every = " ".join(f'"{t}"' for t in self.terms)
@@ -269,11 +271,19 @@ class Search:
                 "f.rowid",
             )
         # plainto_tsquery parses the words itself: nothing of the query is tsquery syntax.
-        return (
-            "FROM catalogue_entries e WHERE e.search_vector @@ plainto_tsquery('english', ?)",
-            [" ".join(self.terms)],
-            "e.rank_key",
-        )
+        words = " ".join(self.terms)
+        if tier == 1:
+            return (
+                "FROM catalogue_entries e WHERE e.name_vector @@ plainto_tsquery('english', ?)",
+                [words],
+                "e.rank_key",
+            )
+        where = "FROM catalogue_entries e WHERE e.search_vector @@ plainto_tsquery('english', ?)"
+        params: list[Any] = [words]
+        if tier == 0:
+            where += " AND NOT (e.name_vector @@ plainto_tsquery('english', ?))"
+            params.append(words)
+        return where, params, "e.rank_key"
 
     def _ranked(self, tier: int | None, after: int | None, count: int) -> tuple[str, list[Any]]:
         """A page in rank order: the index is walked from the cursor and stops after `count`."""
@@ -286,8 +296,9 @@ class Search:
         if after is not None:
             bound = f" AND {rank} > ?"
             params.append(after)
-        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {rank} LIMIT ?"
-        return sql, [*params, count]
+        # The page size is written into the statement: PostgreSQL then keeps one generic plan.
+        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {rank} LIMIT {int(count)}"
+        return sql, params
 
     @staticmethod
     def _driver(lexemes: list[str], tier: int | None, after: int | None) -> tuple[str, list[Any]]:
@@ -322,8 +333,13 @@ class Search:
         tier 0: every term somewhere, not all in the name; None: every term somewhere.
         """
         names = " AND p.in_name" if tier == 1 else ""
-        sql = f"SELECT {COLUMNS} FROM catalogue_postings p1"  # noqa: S608
-        params: list[Any] = []
+        bound = " AND p.rank_key > ?" if after is not None else ""
+        sql = (
+            f"SELECT {COLUMNS} FROM (SELECT p.rank_key, p.in_name "  # noqa: S608
+            f"FROM catalogue_postings p WHERE p.term = ?{names}{bound} "
+            f"ORDER BY p.rank_key LIMIT {WALK}) p1"
+        )
+        params: list[Any] = [driver] if after is None else [driver, after]
         others = [t for t in lexemes if t != driver]
         for n, term in enumerate(others, start=2):
             sql += (
@@ -333,17 +349,12 @@ class Search:
             params.append(term)
         sql += (
             f" CROSS JOIN LATERAL (SELECT {COLUMNS} FROM catalogue_entries e "  # noqa: S608
-            f"WHERE e.rank_key = p1.rank_key{self.filters} LIMIT 1) e WHERE p1.term = ?"
+            f"WHERE e.rank_key = p1.rank_key{self.filters} LIMIT 1) e"
         )
-        params += [*self.filter_params, driver]
-        if tier == 1:
-            sql += " AND p1.in_name"
-        elif tier == 0:
+        params += self.filter_params
+        if tier == 0:
             every = " AND ".join(f"p{n}.in_name" for n in range(1, len(others) + 2))
-            sql += f" AND NOT ({every})"
-        if after is not None:
-            sql += " AND p1.rank_key > ?"
-            params.append(after)
+            sql += f" WHERE NOT ({every})"
         # The page size is written into the statement: PostgreSQL then keeps one generic plan.
         return f"{sql} ORDER BY p1.rank_key LIMIT {int(count)}", params
 
@@ -380,7 +391,22 @@ class Search:
         if len(lexemes) > 1:
             row = await reader.fetchrow(*self._driver(lexemes, tier, after))
             driver = str(row[0]) if row is not None else driver
-        return await reader.fetchall(*self._walk(lexemes, driver, tier, after, count))
+        rows = await reader.fetchall(*self._walk(lexemes, driver, tier, after, count))
+        if len(rows) == count:
+            return rows
+        # Short: either the driving term has no more postings (the tier is done), or the walk
+        # spent its budget on terms that seldom meet. Then the matches past the last posting
+        # walked are few, and the GIN index finds them all at once and sorts them.
+        names = " AND in_name" if tier == 1 else ""
+        bound = " AND rank_key > ?" if after is not None else ""
+        walked = await reader.fetchrow(
+            f"SELECT rank_key FROM catalogue_postings WHERE term = ?{names}{bound} "  # noqa: S608
+            f"ORDER BY rank_key OFFSET {WALK - 1} LIMIT 1",
+            [driver] if after is None else [driver, after],
+        )
+        if walked is None:
+            return rows
+        return rows + await reader.fetchall(*self._ranked(tier, walked[0], count - len(rows)))
 
     def _exact(self, cursor: list[Any] | None, count: int) -> tuple[str, list[Any]]:
         """Newest or by name: every match is ordered (these sorts are exact, not ranked)."""
