@@ -206,7 +206,8 @@ def _cursor_values(query: SearchQuery, sort: str) -> list[Any] | None:
 
 # Postings read per term to choose the one to walk (`Search._driver`).
 PROBE = 200
-# Postings of the driving term a ranked page walks at most before it asks the GIN index.
+# Postings of the driving term a ranked page walks at most before it asks the GIN index
+# (at least PROBE: a term the probe saw to the end is walked to the end).
 WALK = 1000
 # Query texts whose lexemes are remembered (PostgreSQL), least recently used dropped first.
 LEXEME_CACHE = 10_000
@@ -313,7 +314,7 @@ class Search:
         names = " AND p.in_name" if tier == 1 else ""
         bound = " AND p.rank_key > ?" if after is not None else ""
         sql = (
-            "SELECT t.term FROM unnest(?::text[]) AS t(term) CROSS JOIN LATERAL ("  # noqa: S608
+            "SELECT t.term, x.n FROM unnest(?::text[]) AS t(term) CROSS JOIN LATERAL ("  # noqa: S608
             "SELECT count(*) AS n, max(w.rank_key) AS last FROM (SELECT p.rank_key "
             f"FROM catalogue_postings p WHERE p.term = t.term{names}{bound} "
             f"ORDER BY p.rank_key LIMIT {PROBE}) w) x "
@@ -387,12 +388,15 @@ class Search:
         if not lexemes:
             # Stop words only: plainto_tsquery matches nothing, and neither does this.
             return []
-        driver = lexemes[0]
+        driver, left = lexemes[0], PROBE
         if len(lexemes) > 1:
             row = await reader.fetchrow(*self._driver(lexemes, tier, after))
-            driver = str(row[0]) if row is not None else driver
+            if row is not None:
+                driver, left = str(row[0]), int(row[1])
         rows = await reader.fetchall(*self._walk(lexemes, driver, tier, after, count))
-        if len(rows) == count:
+        if len(rows) == count or left < PROBE:
+            # A full page, or the probe saw the driving term's last postings (PROBE <= WALK):
+            # the walk read them all.
             return rows
         # Short: either the driving term has no more postings (the tier is done), or the walk
         # spent its budget on terms that seldom meet. Then the matches past the last posting
