@@ -10,10 +10,21 @@ drops out at once: its change moves the version, and no older answer is served a
 Relevance is deliberately simple and stable: services whose name holds every query word first,
 then the better rated, then the newer. It does not depend on corpus statistics, so the cursor of a
 page stays valid while services are added. "Better rated, then newer" is one integer per listing
-(`rank_key`), which is the row id of its full-text row on SQLite and an indexed column on both
-engines: a ranked page is the first matches of an index walked in rank order (one walk for the
-names that match, then one for the rest), so its cost follows the page size rather than the
-number of matches. The `newest` and `name` sorts order every match.
+(`rank_key`): a ranked page is the first matches of an index walked in rank order (one walk for
+the names that match, then one for the rest), so its cost follows the page size rather than the
+number of matches.
+
+- SQLite: the FTS5 tables' row id is the rank key, so FTS5 yields matches in rank order.
+- PostgreSQL: its GIN index yields every match at once, to be sorted; so the ranked sorts walk
+  `catalogue_postings` (migration 0007), one row per (lexeme, rank_key) with `in_name`, kept by
+  `catalogue.index`. The query's lexemes come from `to_tsvector('english')` (the stemming and
+  stop words of `plainto_tsquery`); a bounded probe picks the term whose postings are sparsest
+  at the top of the ranking (`_driver`); its postings are walked from the cursor with the other
+  terms, the listing and the filters checked by primary-key probes (`_walk`). A walk that
+  spends its budget on terms that seldom meet hands the rest of the page to the GIN index
+  (`_page`). The answers are those of the GIN index, in the same order, with the same cursors.
+
+The `newest` and `name` sorts order every match (FTS5, or the GIN index).
 """
 
 from __future__ import annotations
