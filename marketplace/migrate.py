@@ -45,14 +45,23 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
-# Engine-specific full-text tables: SQLite's FTS5 tables (and their shadow tables), and the
-# rank-ordered postings on PostgreSQL (migration 0007); `catalogue.index` writes both.
+# The engine-specific full-text index, which `catalogue.index` writes: SQLite's FTS5 tables
+# (and their shadow tables); on PostgreSQL the text vectors of catalogue_entries with their GIN
+# indexes (migration 0006) and the rank-ordered postings (migration 0007).
 UNMODELLED_TABLES = ("catalogue_fts", "catalogue_postings")
+UNMODELLED = {
+    "column": {"name_vector", "search_vector"},
+    "index": {"ix_catalogue_entries_names", "ix_catalogue_entries_search"},
+}
 
 
 def modelled(name: str | None, type_: str, _parents: Any) -> bool:
-    """Engine-specific full-text tables are not modelled (autogenerate leaves them alone)."""
-    return not (type_ == "table" and name is not None and name.startswith(UNMODELLED_TABLES))
+    """The engine-specific full-text index is not modelled (autogenerate leaves it alone)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(UNMODELLED_TABLES)
+    return name not in UNMODELLED.get(type_, set())
 
 
 async def schema_differences(settings: Settings) -> list[Any]:

@@ -7,13 +7,17 @@ rating changes, delisting and relisting.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from starlette.applications import Starlette
 from testkit import Actor
 
+from marketplace.migrate import alembic_config
+from marketplace.settings import Settings
 from tests.catalogue.test_search import BUS, names, search
 from tests.kitemarks.conftest import Publish, Published, consent_flow, exchange
 
@@ -300,3 +304,25 @@ async def test_stop_words_only_and_long_words(
     if await _postgres(app):
         postings = await assert_postings_follow_entries(app)
         assert any(term.startswith("#") for term, _, _ in postings)
+
+
+async def test_the_migration_fills_the_postings_from_the_listings(
+    app: Starlette, client: httpx.AsyncClient, publish: Publish, settings: Settings
+) -> None:
+    await publish(slug="bus-pass", **BUS)
+    await publish(slug="tip-a", name="Recycling Slot Booker", **COMMON)
+    before = names(await search(client, q="acme", sort="rating"))  # the provider's name
+    assert before == ["Recycling Slot Booker", "Bus Pass Renewal"]
+    if not await _postgres(app):
+        return  # SQLite has no postings: 0007 changes nothing there
+    written = await assert_postings_follow_entries(app)
+    config = alembic_config(settings)
+    await asyncio.to_thread(command.downgrade, config, "0006")
+    try:
+        missing = await _raw(app).fetchrow("SELECT to_regclass('catalogue_postings')", [])
+        assert missing == (None,)
+    finally:
+        await asyncio.to_thread(command.upgrade, config, "head")
+    assert await assert_postings_follow_entries(app) == written
+    assert names(await search(client, q="acme", sort="rating")) == before
+    assert names(await search(client, q="slots recycling")) == ["Recycling Slot Booker"]
