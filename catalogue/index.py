@@ -7,8 +7,11 @@ index before the commit, and moves the catalogue version on: a suspended or with
 is gone from search the moment its change commits, in every process. Consent and complaint
 events move the public per-service counters.
 
-The full-text index is written here and only here, for both engines: an FTS5 table on SQLite,
-`tsvector` columns (with a GIN index) on PostgreSQL.
+The full-text index is written here and only here, for both engines: FTS5 tables on SQLite,
+`tsvector` columns (with a GIN index) and the rank-ordered `catalogue_postings` on PostgreSQL
+(one row per lexeme and listing, keyed by the listing's rank key: a change of rating moves the
+key, so the postings are deleted under the old key and written again; a delisted service's go
+with its entry).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from catalogue.search import rank_key
+from catalogue.search import posting_term, rank_key
 from marketplace.db import utcnow
 from marketplace.releases.lifecycle import SERVING, ReleaseStatus
 
@@ -253,6 +256,8 @@ def _write_text(
             {"k": key, "n": name},
         )
         return
+    if old_key is not None:
+        _drop_postings(session, doc_id, old_key)
     session.execute(
         sa.text(
             "UPDATE catalogue_entries SET "
@@ -265,6 +270,32 @@ def _write_text(
         ),
         {"d": doc_id, "n": name, "s": summary, "desc": description, "p": provider},
     )
+    session.execute(INSERT_POSTINGS, {"d": doc_id, "k": key})
+
+
+# The rank-ordered postings of one entry (PostgreSQL), from the vectors just written: one row
+# per lexeme of `search_vector`, `in_name` when `name_vector` holds it too (catalogue.search).
+INSERT_POSTINGS = sa.text(
+    "INSERT INTO catalogue_postings (term, rank_key, in_name) "  # noqa: S608
+    f"SELECT {posting_term('l.lexeme')}, :k, "
+    "l.lexeme = ANY (tsvector_to_array(e.name_vector)) "
+    "FROM catalogue_entries e "
+    "CROSS JOIN LATERAL unnest(tsvector_to_array(e.search_vector)) AS l(lexeme) "
+    "WHERE e.doc_id = :d"
+)
+# Found by the terms of the entry's current `search_vector` and its old rank key: the primary
+# key (term, rank_key) answers it, with no index on rank_key alone to keep.
+DELETE_POSTINGS = sa.text(
+    "DELETE FROM catalogue_postings WHERE rank_key = :k AND term = ANY (ARRAY("  # noqa: S608
+    f"SELECT {posting_term('l.lexeme')} FROM catalogue_entries e "
+    "CROSS JOIN LATERAL unnest(tsvector_to_array(e.search_vector)) AS l(lexeme) "
+    "WHERE e.doc_id = :d))"
+)
+
+
+def _drop_postings(session: Session, doc_id: int, key: int) -> None:
+    """Remove an entry's postings (PostgreSQL), before its vectors or rank key change."""
+    session.execute(DELETE_POSTINGS, {"d": doc_id, "k": key})
 
 
 def _drop_text(session: Session, key: int) -> None:
@@ -275,6 +306,8 @@ def _drop_text(session: Session, key: int) -> None:
 def _drop(session: Session, dialect: str, doc_id: int, key: int) -> None:
     if dialect == "sqlite":
         _drop_text(session, key)
+    else:
+        _drop_postings(session, doc_id, key)
     session.execute(sa.text("DELETE FROM catalogue_kitemarks WHERE doc_id = :d"), {"d": doc_id})
     session.execute(sa.text("DELETE FROM catalogue_scopes WHERE doc_id = :d"), {"d": doc_id})
     session.execute(sa.text("DELETE FROM catalogue_entries WHERE doc_id = :d"), {"d": doc_id})
@@ -331,6 +364,9 @@ def install() -> None:
 def rebuild(session: Session) -> int:
     """Build every listing from scratch (first start after the migration); returns how many."""
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # Whatever the postings hold, they are rebuilt from the entries below.
+        session.execute(sa.text("DELETE FROM catalogue_postings"))
     for doc_id, key in session.execute(
         sa.text("SELECT doc_id, rank_key FROM catalogue_entries")
     ).all():

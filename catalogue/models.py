@@ -2,10 +2,12 @@
 
 `catalogue_entries` is a read model: one row per listed service, rebuilt by `catalogue.index`
 from the releases, grants and ratings whenever one of them changes (in the same transaction),
-with the listing card pre-rendered. The full-text index beside it (an FTS5 table on SQLite, a
-`tsvector` column with a GIN index on PostgreSQL) is written by the same code path. Neither is
-in the models: the FTS5 table is virtual and SQLite-only, the `name_vector`/`search_vector`
-columns exist on PostgreSQL only; migration 0006 creates them.
+with the listing card pre-rendered. The full-text index beside it (FTS5 tables on SQLite;
+`tsvector` columns with a GIN index, and the rank-ordered `catalogue_postings`, on PostgreSQL)
+is written by the same code path. None of it is in the models: the FTS5 tables are virtual and
+SQLite-only, the `name_vector`/`search_vector` columns and `catalogue_postings` exist on
+PostgreSQL only; migrations 0006 and 0007 create them (`marketplace.migrate.modelled` keeps
+autogenerate away from the tables).
 """
 
 from __future__ import annotations

@@ -10,10 +10,21 @@ drops out at once: its change moves the version, and no older answer is served a
 Relevance is deliberately simple and stable: services whose name holds every query word first,
 then the better rated, then the newer. It does not depend on corpus statistics, so the cursor of a
 page stays valid while services are added. "Better rated, then newer" is one integer per listing
-(`rank_key`), which is the row id of its full-text row on SQLite and an indexed column on both
-engines: a ranked page is the first matches of an index walked in rank order (one walk for the
-names that match, then one for the rest), so its cost follows the page size rather than the
-number of matches. The `newest` and `name` sorts order every match.
+(`rank_key`): a ranked page is the first matches of an index walked in rank order (one walk for
+the names that match, then one for the rest), so its cost follows the page size rather than the
+number of matches.
+
+- SQLite: the FTS5 tables' row id is the rank key, so FTS5 yields matches in rank order.
+- PostgreSQL: its GIN index yields every match at once, to be sorted; so the ranked sorts walk
+  `catalogue_postings` (migration 0007), one row per (lexeme, rank_key) with `in_name`, kept by
+  `catalogue.index`. The query's lexemes come from `to_tsvector('english')` (the stemming and
+  stop words of `plainto_tsquery`); a bounded probe picks the term whose postings are sparsest
+  at the top of the ranking (`_driver`); its postings are walked from the cursor with the other
+  terms, the listing and the filters checked by primary-key probes (`_walk`). A walk that
+  spends its budget on terms that seldom meet hands the rest of the page to the GIN index
+  (`_page`). The answers are those of the GIN index, in the same order, with the same cursors.
+
+The `newest` and `name` sorts order every match (FTS5, or the GIN index).
 """
 
 from __future__ import annotations
@@ -145,6 +156,20 @@ def rank_key(rating_mean: float, doc_id: int) -> int:
     return (500 - round(rating_mean * 100)) * 10**12 + (10**12 - doc_id)
 
 
+POSTING_TERM_LENGTH = 100
+
+
+def posting_term(lexeme: str) -> str:
+    """SQL for a lexeme as `catalogue_postings` stores it (a long one as '#' and its MD5).
+
+    The parser never puts '#' in a lexeme, so a stored hash cannot be taken for a word.
+    """
+    return (
+        f"CASE WHEN length({lexeme}) > {POSTING_TERM_LENGTH} "
+        f"THEN '#' || md5({lexeme}) ELSE {lexeme} END"
+    )
+
+
 def sort_of(query: SearchQuery) -> str:
     """The sort in force: relevance needs words to be relevant to; without them, rating."""
     has_terms = bool(query.q and terms_of(query.q))
@@ -190,6 +215,15 @@ def _cursor_values(query: SearchQuery, sort: str) -> list[Any] | None:
     return values[1:]
 
 
+# Postings read per term to choose the one to walk (`Search._driver`).
+PROBE = 200
+# Postings of the driving term a ranked page walks at most before it asks the GIN index
+# (at least PROBE: a term the probe saw to the end is walked to the end).
+WALK = 1000
+# Query texts whose lexemes are remembered (PostgreSQL), least recently used dropped first.
+LEXEME_CACHE = 10_000
+_LEXEMES: OrderedDict[str, list[str]] = OrderedDict()
+
 # Each row a search reads: (rank_key, card, doc_id, name_key).
 Row = tuple[Any, ...]
 COLUMNS = "e.rank_key, e.card, e.doc_id, e.name_key"
@@ -232,6 +266,8 @@ class Search:
 
         Tier 1 is the services whose name holds every word; tier 0 the other matches. On SQLite
         tier 1 reads a names-only full-text table, so a word that no name holds costs nothing.
+        On PostgreSQL this is the GIN index on the `tsvector` columns, which yields every match
+        at once: the exact sorts use it, and a ranked page only past its walk's budget (`_page`).
         """
         if self.sqlite:
             every = " ".join(f'"{t}"' for t in self.terms)
@@ -272,8 +308,120 @@ class Search:
         if after is not None:
             bound = f" AND {rank} > ?"
             params.append(after)
-        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {rank} LIMIT ?"
-        return sql, [*params, count]
+        # The page size is written into the statement: PostgreSQL then keeps one generic plan.
+        sql = f"SELECT {COLUMNS} {source}{self.filters}{bound} ORDER BY {rank} LIMIT {int(count)}"
+        return sql, params
+
+    @staticmethod
+    def _driver(lexemes: list[str], tier: int | None, after: int | None) -> tuple[str, list[Any]]:
+        """The term whose postings to walk: the sparsest where the walk goes (PostgreSQL).
+
+        Each term's next PROBE postings from the cursor (in the names for tier 1) are read in
+        rank order: a term with fewer than PROBE left is the cheapest walk (fewest first), and
+        among terms with at least PROBE, the one whose PROBE-th posting lies furthest down the
+        ranking is the sparsest at the top, where the page is found. Bounded: at most PROBE
+        index entries per term, whatever the size of the catalogue, and no counters to keep.
+        """
+        names = " AND p.in_name" if tier == 1 else ""
+        bound = " AND p.rank_key > ?" if after is not None else ""
+        sql = (
+            "SELECT t.term, x.n FROM unnest(?::text[]) AS t(term) CROSS JOIN LATERAL ("  # noqa: S608
+            "SELECT count(*) AS n, max(w.rank_key) AS last FROM (SELECT p.rank_key "
+            f"FROM catalogue_postings p WHERE p.term = t.term{names}{bound} "
+            f"ORDER BY p.rank_key LIMIT {PROBE}) w) x "
+            f"ORDER BY x.n < {PROBE} DESC, x.n, x.last DESC, t.term LIMIT 1"
+        )
+        return sql, [lexemes] if after is None else [lexemes, after]
+
+    def _walk(
+        self, lexemes: list[str], driver: str, tier: int | None, after: int | None, count: int
+    ) -> tuple[str, list[Any]]:
+        """A ranked page on PostgreSQL: the driving term's postings in rank order from the cursor.
+
+        Every posting walked is checked by primary-key probes (the other terms, in the names for
+        tier 1; the listing and the filters), each a LATERAL subquery with LIMIT 1 so that the
+        planner keeps them as nested-loop probes and stops at the page's LIMIT (joined plainly,
+        it merges or hashes all of a common term's postings). Tier 1: every term in the name;
+        tier 0: every term somewhere, not all in the name; None: every term somewhere.
+        """
+        names = " AND p.in_name" if tier == 1 else ""
+        bound = " AND p.rank_key > ?" if after is not None else ""
+        sql = (
+            f"SELECT {COLUMNS} FROM (SELECT p.rank_key, p.in_name "  # noqa: S608
+            f"FROM catalogue_postings p WHERE p.term = ?{names}{bound} "
+            f"ORDER BY p.rank_key LIMIT {WALK}) p1"
+        )
+        params: list[Any] = [driver] if after is None else [driver, after]
+        others = [t for t in lexemes if t != driver]
+        for n, term in enumerate(others, start=2):
+            sql += (
+                f" CROSS JOIN LATERAL (SELECT p.in_name FROM catalogue_postings p "  # noqa: S608
+                f"WHERE p.term = ? AND p.rank_key = p1.rank_key{names} LIMIT 1) p{n}"
+            )
+            params.append(term)
+        sql += (
+            f" CROSS JOIN LATERAL (SELECT {COLUMNS} FROM catalogue_entries e "  # noqa: S608
+            f"WHERE e.rank_key = p1.rank_key{self.filters} LIMIT 1) e"
+        )
+        params += self.filter_params
+        if tier == 0:
+            every = " AND ".join(f"p{n}.in_name" for n in range(1, len(others) + 2))
+            sql += f" WHERE NOT ({every})"
+        # The page size is written into the statement: PostgreSQL then keeps one generic plan.
+        return f"{sql} ORDER BY p1.rank_key LIMIT {int(count)}", params
+
+    async def _lexemes(self, reader: RawReader) -> list[str]:
+        """The query's lexemes as the postings store them (PostgreSQL; cached per query text)."""
+        words = " ".join(self.terms)
+        found = _LEXEMES.get(words)
+        if found is None:
+            rows = await reader.fetchall(
+                f"SELECT DISTINCT {posting_term('l.lexeme')} "  # noqa: S608
+                "FROM unnest(tsvector_to_array(to_tsvector('english', ?))) AS l(lexeme) "
+                "ORDER BY 1",
+                [words],
+            )
+            found = [str(r[0]) for r in rows]
+            _LEXEMES[words] = found
+            if len(_LEXEMES) > LEXEME_CACHE:
+                _LEXEMES.popitem(last=False)
+        else:
+            _LEXEMES.move_to_end(words)
+        return found
+
+    async def _page(
+        self, reader: RawReader, tier: int | None, after: int | None, count: int
+    ) -> list[Row]:
+        """Up to `count` rows of a ranked walk (of one relevance tier) after the cursor."""
+        if self.sqlite or not self.terms:
+            return await reader.fetchall(*self._ranked(tier, after, count))
+        lexemes = await self._lexemes(reader)
+        if not lexemes:
+            # Stop words only: plainto_tsquery matches nothing, and neither does this.
+            return []
+        driver, left = lexemes[0], PROBE
+        if len(lexemes) > 1:
+            row = await reader.fetchrow(*self._driver(lexemes, tier, after))
+            if row is not None:
+                driver, left = str(row[0]), int(row[1])
+        rows = await reader.fetchall(*self._walk(lexemes, driver, tier, after, count))
+        if len(rows) == count or left < PROBE:
+            # A full page, or the probe saw the driving term's last postings (PROBE <= WALK):
+            # the walk read them all.
+            return rows
+        # Short: either the driving term has no more postings (the tier is done), or the walk
+        # spent its budget on terms that seldom meet. Then the matches past the last posting
+        # walked are few, and the GIN index finds them all at once and sorts them.
+        names = " AND in_name" if tier == 1 else ""
+        bound = " AND rank_key > ?" if after is not None else ""
+        walked = await reader.fetchrow(
+            f"SELECT rank_key FROM catalogue_postings WHERE term = ?{names}{bound} "  # noqa: S608
+            f"ORDER BY rank_key OFFSET {WALK - 1} LIMIT 1",
+            [driver] if after is None else [driver, after],
+        )
+        if walked is None:
+            return rows
+        return rows + await reader.fetchall(*self._ranked(tier, walked[0], count - len(rows)))
 
     def _exact(self, cursor: list[Any] | None, count: int) -> tuple[str, list[Any]]:
         """Newest or by name: every match is ordered (these sorts are exact, not ranked)."""
@@ -306,15 +454,15 @@ class Search:
             for current in (1, 0):
                 if current > tier:
                     continue
-                found = await reader.fetchall(
-                    *self._ranked(current, after if current == tier else None, want - len(rows))
+                found = await self._page(
+                    reader, current, after if current == tier else None, want - len(rows)
                 )
                 rows += found
                 tiers += [current] * len(found)
                 if len(rows) >= want:
                     break
         elif self.sort == "rating":
-            rows = await reader.fetchall(*self._ranked(None, cursor[0] if cursor else None, want))
+            rows = await self._page(reader, None, cursor[0] if cursor else None, want)
         else:
             rows = await reader.fetchall(*self._exact(cursor, want))
         if len(rows) <= self.query.limit:

@@ -45,24 +45,23 @@ def heads(settings: Settings) -> list[str]:
     return list(ScriptDirectory.from_config(alembic_config(settings)).get_heads())
 
 
-# Engine-specific full-text search, kept by the catalogue's index in SQL of its own: SQLite's
-# FTS5 tables (and their shadow tables), PostgreSQL's tsvector columns and their GIN indexes.
-_UNMODELLED_TABLES = ("catalogue_fts",)
-_UNMODELLED_COLUMNS = {("catalogue_entries", "name_vector"), ("catalogue_entries", "search_vector")}
-_UNMODELLED_INDEXES = {"ix_catalogue_entries_search", "ix_catalogue_entries_names"}
+# The engine-specific full-text index, which `catalogue.index` writes: SQLite's FTS5 tables
+# (and their shadow tables); on PostgreSQL the text vectors of catalogue_entries with their GIN
+# indexes (migration 0006) and the rank-ordered postings (migration 0007).
+UNMODELLED_TABLES = ("catalogue_fts", "catalogue_postings")
+UNMODELLED = {
+    "column": {"name_vector", "search_vector"},
+    "index": {"ix_catalogue_entries_names", "ix_catalogue_entries_search"},
+}
 
 
-def modelled(name: str | None, type_: str, parents: Any) -> bool:
-    """Whether the models describe this schema object (engine-specific search is not)."""
+def modelled(name: str | None, type_: str, _parents: Any) -> bool:
+    """The engine-specific full-text index is not modelled (autogenerate leaves it alone)."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith(_UNMODELLED_TABLES)
-    if type_ == "column":
-        return (parents.get("table_name"), name) not in _UNMODELLED_COLUMNS
-    if type_ == "index":
-        return name not in _UNMODELLED_INDEXES
-    return True
+        return not name.startswith(UNMODELLED_TABLES)
+    return name not in UNMODELLED.get(type_, set())
 
 
 async def schema_differences(settings: Settings) -> list[Any]:

@@ -42,7 +42,9 @@ async def _empty_database(settings: Settings) -> None:
     tables = [t.name for t in reversed(metadata.sorted_tables)]
     async with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            await conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # The unmodelled rank-ordered postings (migration 0007) go too.
+            everything = ", ".join([*tables, "catalogue_postings"])
+            await conn.execute(sa.text(f"TRUNCATE {everything} RESTART IDENTITY CASCADE"))
         else:
             # Unmodelled SQLite full-text tables (catalogue_fts) go too.
             virtual = await conn.execute(

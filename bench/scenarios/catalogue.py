@@ -2,8 +2,8 @@
 
 `size` published services (100,000 by default in the README's runs), loaded straight into the
 catalogue's read model the way `catalogue.index` writes it: an entry with its listing card, its
-kitemark and scope filter rows, and its full-text index (FTS5 rows on SQLite, `tsvector`
-columns on PostgreSQL). Names, summaries and descriptions are generated from seeded word lists
+kitemark and scope filter rows, and its full-text index (FTS5 rows on SQLite; `tsvector`
+columns and the rank-ordered `catalogue_postings` on PostgreSQL). Names, summaries and descriptions are generated from seeded word lists
 in the shapes real ones take ("Ashworth Parking Permit Finder"), so many services share words
 and a common word matches thousands of them.
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from bench.common import HEALTHZ, Target, insert_rows
-from catalogue.search import etag_for, rank_key
+from catalogue.search import etag_for, posting_term, rank_key
 from marketplace.db import utcnow
 
 SEED = 2026
@@ -272,6 +272,51 @@ async def _load_batch(conn: AsyncConnection, batch: list[Service], now: datetime
         )
 
 
+async def _fill_postings(conn: AsyncConnection) -> None:
+    """The rank-ordered postings of every entry, as `catalogue.index` writes them one by one.
+
+    In one INSERT ... SELECT with the indexes built afterwards (a sorted build, much faster
+    than 25 million inserts into a btree at a million services).
+    """
+    await conn.execute(sa.text("SET LOCAL maintenance_work_mem = '1GB'"))
+    await conn.execute(sa.text("DROP INDEX ix_catalogue_postings_names"))
+    await conn.execute(
+        sa.text("ALTER TABLE catalogue_postings DROP CONSTRAINT pk_catalogue_postings")
+    )
+    await conn.execute(
+        sa.text(
+            "INSERT INTO catalogue_postings (term, rank_key, in_name) "
+            f"SELECT {posting_term('l.lexeme')}, e.rank_key, "
+            "l.lexeme = ANY (tsvector_to_array(e.name_vector)) "
+            "FROM catalogue_entries e "
+            "CROSS JOIN LATERAL unnest(tsvector_to_array(e.search_vector)) AS l(lexeme)"
+        )
+    )
+    await conn.execute(
+        sa.text(
+            "ALTER TABLE catalogue_postings ADD CONSTRAINT pk_catalogue_postings "
+            "PRIMARY KEY (term, rank_key) INCLUDE (in_name)"
+        )
+    )
+    await conn.execute(
+        sa.text(
+            "CREATE INDEX ix_catalogue_postings_names ON catalogue_postings (term, rank_key) "
+            "WHERE in_name"
+        )
+    )
+
+
+async def _vacuum(database_url: str) -> None:
+    """VACUUM ANALYZE outside a transaction: the statistics, and the visibility map that lets
+    the postings be read from their indexes alone (as autovacuum keeps it on a live server)."""
+    engine = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text("VACUUM ANALYZE"))
+    finally:
+        await engine.dispose()
+
+
 async def load_catalogue(database_url: str, size: int) -> int:
     """Write `size` listings; returns the catalogue version the server will answer under."""
     now = utcnow()
@@ -294,7 +339,7 @@ async def load_catalogue(database_url: str, size: int) -> int:
                         "(SELECT MAX(doc_id) FROM catalogue_entries))"
                     )
                 )
-                await conn.execute(sa.text("ANALYZE"))
+                await _fill_postings(conn)
             else:
                 await conn.execute(sa.text("ANALYZE"))
             await conn.execute(
@@ -305,6 +350,8 @@ async def load_catalogue(database_url: str, size: int) -> int:
             )
     finally:
         await engine.dispose()
+    if database_url.startswith("postgresql"):
+        await _vacuum(database_url)
     return 1
 
 
