@@ -7,7 +7,6 @@ from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic_core import to_json
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -96,8 +95,8 @@ async def access_log_page(
     until: datetime | None,
     cursor: str | None,
     limit: int,
-) -> bytes:
-    """One page of the citizen's access log as the JSON the API answers."""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of the citizen's access log (lines as the API gives them) and the next cursor."""
     sql = _LOG_SELECT
     params: list[Any] = [account_id]
     if service is not None:
@@ -149,7 +148,7 @@ async def access_log_page(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor([_stored_iso(last[1]), last[0]])
-    return to_json({"items": lines, "next_cursor": next_cursor})
+    return lines, next_cursor
 
 
 def access_line(

@@ -69,8 +69,16 @@ async def access_log(visit: Visit) -> Response:
         query = catalogue_views.AccessLogQuery(
             limit=25, cursor=params.get("cursor") or None, service=params.get("service") or None
         )
+        lines, next_cursor = await citizen_records.access_log_page(
+            visit.platform.db.raw,
+            visit.user.account_id,
+            service=query.service,
+            since=None,
+            until=None,
+            cursor=query.cursor,
+            limit=query.limit,
+        )
         async with visit.platform.db.session(write=False) as session:
-            page = await catalogue_views.access_log(session, visit.user, query)
             services = await kitemark_views.list_consents(session, visit.user, ListQuery(limit=100))
     except (ValidationError, errors.MalformedRequest):
         return redirect("/account/access-log")
@@ -80,12 +88,12 @@ async def access_log(visit: Visit) -> Response:
         visit,
         "access_log.html",
         title="When your data was read",
-        lines=page.items,
+        lines=[catalogue_views.AccessLine(**line) for line in lines],
         services=choices,
         chosen=query.service or "",
         next_url=(
-            "/account/access-log?" + urlencode({**kept, "cursor": page.next_cursor})
-            if page.next_cursor
+            "/account/access-log?" + urlencode({**kept, "cursor": next_cursor})
+            if next_cursor
             else None
         ),
         first_url=("/account/access-log?" + urlencode(kept)) if params.get("cursor") else None,
