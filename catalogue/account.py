@@ -22,6 +22,7 @@ from marketplace.guidelines.models import DataApi
 from marketplace.organisations.models import MemberRole, Membership, Organisation
 from marketplace.passwords import Passwords
 from marketplace.releases.models import Service
+from transparency.pseudonyms import forget_citizen
 
 # What an erased citizen's access events point at instead of the account: nothing.
 ERASED = "erased"
@@ -247,6 +248,8 @@ async def erase(
     ).all():
         await consents.revoke_consent(session, principal, consent.id)
     await session.flush()
+    # The transparency log keeps its entries; deleting the citizen's key unlinks them for good.
+    await forget_citizen(session, account.id)
     # Kept, unlinked: the access events (a department's audit), ratings and complaints.
     await session.exec(
         sa.update(AccessEvent)
