@@ -32,9 +32,14 @@ class Report:
     heads: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_index: int | None = None
-    # Entries whose bytes do not match their leaf hash: the precise finding, which the broader
-    # ones (a node over them, a head's root) do not override.
-    bad_leaves: list[int] = field(default_factory=list)
+    # Ranges of entries found bad, narrowest first (an entry, then nodes level by level): a
+    # broader finding over one of them (a higher node, a head's root) does not move the index.
+    bad_ranges: list[tuple[int, int]] = field(default_factory=list)
+
+    def bad_range(self, first: int, end: int, problem: str) -> None:
+        covered = any(first <= a and b <= end for a, b in self.bad_ranges)
+        self.bad_ranges.append((first, end))
+        self.bad(None if covered else first, problem)
 
     @property
     def ok(self) -> bool:
@@ -111,25 +116,32 @@ async def verify_log(db: Database) -> Report:
                 return report
             computed = rfc9162.leaf_hash(str(entry).encode())
             if computed != bytes(stored):
-                report.bad(int(index), f"entry {index}: its bytes do not hash to its leaf hash")
-                report.bad_leaves.append(int(index))
+                report.bad_range(
+                    int(index),
+                    int(index) + 1,
+                    f"entry {index}: its bytes do not hash to its leaf hash",
+                )
             leaves.append(computed)
         # Append up to each head size in the chunk, so every head's root is checked.
         start = size
         cuts = sorted(s for s in by_size if start < s <= start + len(leaves))
         created: list[tuple[int, int, bytes]] = []
+        wrong_heads: list[tuple[store.Head, int]] = []
         for cut in [*cuts, start + len(leaves)]:
             if cut <= size:
                 continue
             size, edge, made = rfc9162.append(size, edge, leaves[size - start : cut - start])
             created.extend(made)
-            for head in by_size.get(size, []):
-                if rfc9162.root_of(edge) != head.root_hash:
-                    report.bad(
-                        None if report.first_bad_index is not None else start,
-                        f"head {head.id}: the entries do not hash to its root (size {size})",
-                    )
+            wrong_heads += [
+                (head, size)
+                for head in by_size.get(size, [])
+                if rfc9162.root_of(edge) != head.root_hash
+            ]
         await _check_nodes(fetch, created, report)
+        for head, at in wrong_heads:
+            report.bad_range(
+                0, at, f"head {head.id}: the entries do not hash to its root (size {at})"
+            )
         report.entries = size
     latest = heads[-1].tree_size if heads else 0
     if size != latest:
@@ -155,8 +167,8 @@ async def _check_nodes(
         for index, digest in nodes:
             if stored.get(index) != digest:
                 first, end = index << level, (index + 1) << level
-                covered = any(first <= i < end for i in report.bad_leaves)
-                report.bad(
-                    None if covered else first,
+                report.bad_range(
+                    first,
+                    end,
                     f"stored node ({level}, {index}) over entries [{first}, {end}) does not match them",
                 )
