@@ -160,8 +160,12 @@ class Sequencer:
 
     async def _loop(self) -> None:
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kicked.wait(), timeout=self.interval)
+            try:
+                async with asyncio.timeout(self.interval):
+                    await self._kicked.wait()
+            except TimeoutError:
+                pass
+            else:
                 await asyncio.sleep(GATHER_SECONDS)
             self._kicked.clear()
             try:
