@@ -114,7 +114,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 async def _rotate_keys(settings: Settings) -> tuple[str, str | None]:
     from kitemarks.keys import KeyRing
     from marketplace.db import Database
+    from transparency.assembly import keep_head_keys
 
+    keep_head_keys()
     db = Database(settings)
     try:
         ring = KeyRing(settings, db)

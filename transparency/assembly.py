@@ -33,6 +33,13 @@ async def _head_key_retention(session: AsyncSession, kid: str) -> datetime | Non
     return utcnow() + HEAD_KEY_GRACE if latest == kid else None
 
 
+def keep_head_keys() -> None:
+    """Make key rotation keep a retired key published while it signed the latest head (idempotent;
+    `marketplace rotate-keys` calls it too, as it rotates without building a platform)."""
+    if _head_key_retention not in keys.RETENTION_RULES:
+        keys.RETENTION_RULES.append(_head_key_retention)
+
+
 def install_transparency(platform: Platform) -> None:
     entries.install()
     ring: KeyRing = platform.services["keyring"]
@@ -44,8 +51,7 @@ def install_transparency(platform: Platform) -> None:
     )
     platform.services["transparency"] = sequencer
     platform.on_close.append(sequencer.close)
-    if _head_key_retention not in keys.RETENTION_RULES:
-        keys.RETENTION_RULES.append(_head_key_retention)
+    keep_head_keys()
 
     async def kick_on_commit(events: list[Any]) -> None:
         if any(entries.log_entry_of(e.tag, e.subject_id, e.body or {}) for e in events):

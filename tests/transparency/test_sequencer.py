@@ -210,3 +210,33 @@ async def test_a_rotation_re_signs_the_head_and_keeps_old_heads_verifiable(
     assert new_kid in kids and jwt.get_unverified_header(before["signature"])["kid"] in kids
     report = await verify_log(platform.db)
     assert report.ok and report.heads >= 2
+
+
+async def test_rotate_keys_command_keeps_the_head_key_published(
+    app: Starlette, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`marketplace rotate-keys` builds no platform: it installs the head-key rule itself."""
+    from datetime import UTC, datetime, timedelta
+
+    from kitemarks import keys
+    from marketplace.cli import _rotate_keys
+
+    platform = app.state.platform
+    await platform.services["transparency"].run_until_idle()
+    head = await platform.db.raw.fetchall(
+        "SELECT kid FROM transparency_heads ORDER BY id DESC LIMIT 1", ()
+    )
+    monkeypatch.setattr(keys, "RETENTION_RULES", [])
+    new_kid, previous = await _rotate_keys(settings)
+    assert previous == head[0][0] != new_kid
+    async with platform.db.transaction() as session:
+        row = (
+            await session.exec(
+                sa.text("SELECT publish_until FROM signing_keys WHERE kid = :k").bindparams(
+                    k=previous
+                )
+            )
+        ).one()
+    until = row[0] if isinstance(row[0], datetime) else datetime.fromisoformat(row[0])
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    assert until > datetime.now(UTC) + timedelta(minutes=50)
