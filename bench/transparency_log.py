@@ -104,7 +104,8 @@ async def _load_tree(settings: Settings, size: int) -> None:
                     entries,
                 )
                 await tx.executemany(
-                    "INSERT INTO transparency_nodes (level, idx, hash) VALUES (?, ?, ?)", nodes
+                    "INSERT INTO transparency_nodes (node_id, hash) VALUES (?, ?)",
+                    [(rfc9162.node_id(level, i), h) for level, i, h in nodes],
                 )
         async with db.raw_transaction() as tx:
             await tx.executemany(

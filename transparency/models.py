@@ -49,14 +49,15 @@ class LogEntry(SQLModel, table=True):
 
 
 class LogNode(SQLModel, table=True):
-    """A complete subtree's hash (level ≥ 1; level 0 is the entry's leaf hash); never changes."""
+    """A complete subtree's hash (level ≥ 1; level 0 is the entry's leaf hash); never changes.
+
+    Keyed by one integer, `level << 48 | index` (`rfc9162.node_id`): on SQLite the row id
+    itself, so a proof's nodes are one `IN` list over one B-tree.
+    """
 
     __tablename__ = "transparency_nodes"
 
-    level: int = Field(sa_column=sa.Column(sa.SmallInteger(), primary_key=True))
-    idx: int = Field(
-        sa_column=sa.Column(sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True)
-    )
+    node_id: int | None = Field(default=None, sa_column=_bigint_key(autoincrement=False))
     hash: bytes = Field(sa_column=sa.Column(sa.LargeBinary(32), nullable=False))
 
 

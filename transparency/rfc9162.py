@@ -21,6 +21,11 @@ NodeKey = tuple[int, int]  # (level, index)
 Lookup = Callable[[int, int], bytes]
 
 
+def node_id(level: int, index: int) -> int:
+    """One integer per node, for storage: the level in the high bits, then the index."""
+    return level << 48 | index
+
+
 def leaf_hash(entry: bytes) -> bytes:
     return hashlib.sha256(LEAF_PREFIX + entry).digest()
 

@@ -40,7 +40,7 @@ INSERT_ENTRY = (
     "INSERT INTO transparency_entries (leaf_index, leaf_hash, kind, citizen, entry)"
     " VALUES (?, ?, ?, ?, ?)"
 )
-INSERT_NODE = "INSERT INTO transparency_nodes (level, idx, hash) VALUES (?, ?, ?)"
+INSERT_NODE = "INSERT INTO transparency_nodes (node_id, hash) VALUES (?, ?)"
 INSERT_HEAD = (
     "INSERT INTO transparency_heads (tree_size, root_hash, timestamp, kid, signature)"
     " VALUES (?, ?, ?, ?, ?)"
@@ -135,7 +135,9 @@ class Sequencer:
                 entries.append((size + offset, rfc9162.leaf_hash(data), kind, who, data.decode()))
             new_size, new_edge, created = rfc9162.append(size, edge, [e[1] for e in entries])
             await tx.executemany(INSERT_ENTRY, entries)
-            await tx.executemany(INSERT_NODE, created)
+            await tx.executemany(
+                INSERT_NODE, [(rfc9162.node_id(level, i), h) for level, i, h in created]
+            )
             await tx.executemany(DELETE_PENDING, [(r[0],) for r in rows])
             await self._sign(tx, new_size, rfc9162.root_of(new_edge), head)
             return len(rows)

@@ -62,10 +62,11 @@ def node_query(keys: Sequence[rfc9162.NodeKey]) -> tuple[str, list[Any]]:
         )
         params.extend(leaves)
     if inner:
-        where = " OR ".join("(level = ? AND idx = ?)" for _ in inner)
-        parts.append(f"SELECT level, idx, hash FROM transparency_nodes WHERE {where}")  # noqa: S608
-        for level, index in inner:
-            params.extend((level, index))
+        marks = ", ".join("?" for _ in inner)
+        parts.append(
+            f"SELECT -1, node_id, hash FROM transparency_nodes WHERE node_id IN ({marks})"  # noqa: S608
+        )
+        params.extend(rfc9162.node_id(level, index) for level, index in inner)
     return " UNION ALL ".join(parts), params
 
 
@@ -75,7 +76,12 @@ async def fetch_nodes(
     if not keys:
         return {}
     sql, params = node_query(keys)
-    found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in await fetch(sql, params)}
+    found: dict[rfc9162.NodeKey, bytes] = {}
+    for level, key, digest in await fetch(sql, params):
+        if level == 0:
+            found[(0, int(key))] = bytes(digest)
+        else:  # a stored node: level and index from its id
+            found[(int(key) >> 48, int(key) & ((1 << 48) - 1))] = bytes(digest)
     missing = [k for k in keys if k not in found]
     if missing:
         raise LookupError(f"the stored tree lacks nodes {missing[:5]}")

@@ -139,9 +139,9 @@ async def verify_log(db: Database) -> Report:
             ]
         await _check_nodes(fetch, created, report)
         for head, at in wrong_heads:
-            report.bad_range(
-                0, at, f"head {head.id}: the entries do not hash to its root (size {at})"
-            )
+            # Not an entry's fault by itself: an entry or node above says which (or the head
+            # itself was altered), so this names no index.
+            report.bad(None, f"head {head.id}: the entries do not hash to its root (size {at})")
         report.entries = size
     latest = heads[-1].tree_size if heads else 0
     if size != latest:
@@ -158,10 +158,10 @@ async def _check_nodes(
     for level, nodes in sorted(by_level.items()):
         low, high = nodes[0][0], nodes[-1][0]
         stored = {
-            int(r[0]): bytes(r[1])
+            int(r[0]) & ((1 << 48) - 1): bytes(r[1])
             for r in await fetch(
-                "SELECT idx, hash FROM transparency_nodes WHERE level = ? AND idx >= ? AND idx <= ?",
-                (level, low, high),
+                "SELECT node_id, hash FROM transparency_nodes WHERE node_id >= ? AND node_id <= ?",
+                (rfc9162.node_id(level, low), rfc9162.node_id(level, high)),
             )
         }
         for index, digest in nodes:

@@ -55,10 +55,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_transparency_heads_tree_size'), ['tree_size'], unique=False)
 
     op.create_table('transparency_nodes',
-    sa.Column('level', sa.SmallInteger(), nullable=False),
-    sa.Column('idx', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('node_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('hash', sa.LargeBinary(length=32), nullable=False),
-    sa.PrimaryKeyConstraint('level', 'idx', name=op.f('pk_transparency_nodes'))
+    sa.PrimaryKeyConstraint('node_id', name=op.f('pk_transparency_nodes'))
     )
     op.create_table('transparency_pending',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),

@@ -240,3 +240,21 @@ async def test_rotate_keys_command_keeps_the_head_key_published(
     until = row[0] if isinstance(row[0], datetime) else datetime.fromisoformat(row[0])
     until = until if until.tzinfo else until.replace(tzinfo=UTC)
     assert until > datetime.now(UTC) + timedelta(minutes=50)
+
+
+async def test_an_altered_head_fails_verification(make_app: AppFactory) -> None:
+    app = await make_app(transparency_batch_size=4)
+    platform = app.state.platform
+    await write_events(platform, 1, 6)
+    await platform.services["transparency"].run_until_idle()
+    async with platform.db.transaction() as session:
+        await session.exec(
+            sa.text(
+                "UPDATE transparency_heads SET root_hash = :r"
+                " WHERE id = (SELECT MAX(id) FROM transparency_heads)"
+            ).bindparams(r=b"\x07" * 32)
+        )
+    report = await verify_log(platform.db)
+    assert not report.ok and report.first_bad_index is None
+    assert any("signed payload differs" in p for p in report.problems), report.problems
+    assert any("do not hash to its root" in p for p in report.problems), report.problems
