@@ -18,6 +18,7 @@ from marketplace.rawdb import RawTransaction
 from transparency import entries
 from transparency.models import TreeHead
 from transparency.sequencer import Sequencer
+from transparency.store import NodeCache
 
 logger = logging.getLogger("govstore.transparency")
 
@@ -50,6 +51,7 @@ def install_transparency(platform: Platform) -> None:
         interval_seconds=platform.settings.transparency_interval_seconds,
     )
     platform.services["transparency"] = sequencer
+    platform.services["transparency_nodes"] = NodeCache()
     platform.on_close.append(sequencer.close)
     keep_head_keys()
 

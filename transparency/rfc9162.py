@@ -4,8 +4,8 @@ Framework-free and storage-free. A tree of size n is addressed by its complete s
 node at (level, index) covers leaves [index·2^level, (index+1)·2^level) and, once the tree has
 that many leaves, never changes. Every hash RFC 9162 asks for in a proof is either such a node
 or the hash of a right-edge range built from at most log2(n) of them, so a proof needs only
-O(log n) stored nodes. The proof functions take a `lookup` of nodes; `nodes_for` runs the same
-algorithm with a recording lookup to learn which nodes to fetch in one read.
+O(log n) stored nodes. A proof is planned as subtree ranges (`inclusion_ranges`,
+`consistency_ranges`), whose nodes (`nodes_of`) are fetched in one read, then hashed.
 """
 
 from __future__ import annotations
@@ -100,60 +100,83 @@ def append(
     return size, stack, created
 
 
-def inclusion_path(lookup: Lookup, index: int, size: int) -> list[bytes]:
-    """PATH(m, D[n]) of RFC 9162 §2.1.3.1."""
+def _range_keys(start: int, end: int, keys: list[NodeKey]) -> None:
+    """The stored nodes `subtree_hash(start, end)` reads, left to right."""
+    while True:
+        size = end - start
+        if size & (size - 1) == 0:
+            level = size.bit_length() - 1
+            keys.append((level, start >> level))
+            return
+        k = _split(size)
+        _range_keys(start, start + k, keys)
+        start += k
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The subtree ranges of PATH(m, D[n]) (RFC 9162 §2.1.3.1), in proof order."""
     if not 0 <= index < size:
         raise ValueError("leaf index out of range")
-    path: list[bytes] = []
+    ranges: list[tuple[int, int]] = []
     start, end = 0, size
     while end - start > 1:
         k = _split(end - start)
         if index < start + k:
-            path.append(subtree_hash(lookup, start + k, end))
+            ranges.append((start + k, end))
             end = start + k
         else:
-            path.append(subtree_hash(lookup, start, start + k))
+            ranges.append((start, start + k))
             start += k
-    path.reverse()
-    return path
+    ranges.reverse()
+    return ranges
 
 
-def consistency_proof(lookup: Lookup, first: int, second: int) -> list[bytes]:
-    """PROOF(m, D[n]) of RFC 9162 §2.1.4.1 (empty when m == n)."""
+def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
+    """The subtree ranges of PROOF(m, D[n]) (RFC 9162 §2.1.4.1), in proof order."""
     if not 0 < first <= second:
         raise ValueError("sizes out of range")
-    proof: list[bytes] = []
+    ranges: list[tuple[int, int]] = []
     start, end, complete = 0, second, True
     m = first
     while True:
         size = end - start
         if m == size:
             if not complete:
-                proof.append(subtree_hash(lookup, start, end))
+                ranges.append((start, end))
             break
         k = _split(size)
         if m <= k:
-            proof.append(subtree_hash(lookup, start + k, end))
+            ranges.append((start + k, end))
             end = start + k
         else:
-            proof.append(subtree_hash(lookup, start, start + k))
+            ranges.append((start, start + k))
             start += k
             m -= k
             complete = False
-    proof.reverse()
-    return proof
+    ranges.reverse()
+    return ranges
 
 
-def nodes_for(run: Callable[[Lookup], object]) -> list[NodeKey]:
-    """The nodes `run` reads, in first-read order (run it again with the fetched ones)."""
-    seen: dict[NodeKey, None] = {}
+def nodes_of(ranges: list[tuple[int, int]]) -> list[NodeKey]:
+    """Every stored node the hashes of `ranges` need (what to fetch, in one read)."""
+    keys: list[NodeKey] = []
+    for start, end in ranges:
+        _range_keys(start, end, keys)
+    return keys
 
-    def record(level: int, index: int) -> bytes:
-        seen[(level, index)] = None
-        return b"\x00" * 32
 
-    run(record)
-    return list(seen)
+def hashes_of(lookup: Lookup, ranges: list[tuple[int, int]]) -> list[bytes]:
+    return [subtree_hash(lookup, start, end) for start, end in ranges]
+
+
+def inclusion_path(lookup: Lookup, index: int, size: int) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 9162 §2.1.3.1."""
+    return hashes_of(lookup, inclusion_ranges(index, size))
+
+
+def consistency_proof(lookup: Lookup, first: int, second: int) -> list[bytes]:
+    """PROOF(m, D[n]) of RFC 9162 §2.1.4.1 (empty when m == n)."""
+    return hashes_of(lookup, consistency_ranges(first, second))
 
 
 # -- verification (RFC 9162 §2.1.3.2 and §2.1.4.2): used by the sequencer's self-check -------

@@ -72,22 +72,26 @@ async def entries(db: Database, start: int, end: int | None) -> list[Entry]:
     return [Entry(int(r[0]), bytes(r[1]), str(r[2])) for r in rows]
 
 
-async def inclusion_proof(db: Database, leaf_index: int, tree_size: int) -> list[bytes]:
+async def inclusion_proof(
+    db: Database, leaf_index: int, tree_size: int, cache: store.NodeCache | None = None
+) -> list[bytes]:
     size = (await current_head(db)).tree_size
     if tree_size > size:
         raise _bad("tree_size", f"must be at most the current tree size, {size}")
     if leaf_index >= tree_size:
         raise _bad("leaf_index", f"must be below tree_size, {tree_size}")
-    return await store.inclusion_path(db.raw.fetchall, leaf_index, tree_size)
+    return await store.inclusion_path(db.raw.fetchall, leaf_index, tree_size, cache)
 
 
-async def consistency_proof(db: Database, first: int, second: int) -> list[bytes]:
+async def consistency_proof(
+    db: Database, first: int, second: int, cache: store.NodeCache | None = None
+) -> list[bytes]:
     size = (await current_head(db)).tree_size
     if second > size:
         raise _bad("second", f"must be at most the current tree size, {size}")
     if first > second:
         raise _bad("first", f"must be at most second, {second}")
-    return await store.consistency_proof(db.raw.fetchall, first, second)
+    return await store.consistency_proof(db.raw.fetchall, first, second, cache)
 
 
 async def my_entries(

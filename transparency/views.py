@@ -122,7 +122,9 @@ async def list_entries(platform: Platform, query: EntriesQuery) -> EntriesOut:
 )
 async def inclusion_proof(platform: Platform, query: InclusionQuery) -> InclusionOut:
     """The RFC 9162 audit path of leaf `leaf_index` in the tree of `tree_size` leaves."""
-    path = await services.inclusion_proof(platform.db, query.leaf_index, query.tree_size)
+    path = await services.inclusion_proof(
+        platform.db, query.leaf_index, query.tree_size, platform.services["transparency_nodes"]
+    )
     return InclusionOut(
         leaf_index=query.leaf_index,
         tree_size=query.tree_size,
@@ -139,7 +141,9 @@ async def inclusion_proof(platform: Platform, query: InclusionQuery) -> Inclusio
 async def consistency_proof(platform: Platform, query: ConsistencyQuery) -> ConsistencyOut:
     """The RFC 9162 consistency proof between the trees of `first` and `second` leaves (empty
     when they are equal)."""
-    proof = await services.consistency_proof(platform.db, query.first, query.second)
+    proof = await services.consistency_proof(
+        platform.db, query.first, query.second, platform.services["transparency_nodes"]
+    )
     return ConsistencyOut(
         first=query.first, second=query.second, proof=[store.b64(h) for h in proof]
     )
