@@ -35,6 +35,8 @@ HEAD_TYPE = "tree-head+jwt"
 LOCK_KEY = 0x4753544C
 # After a kick, wait this long so a burst of commits lands in one batch.
 GATHER_SECONDS = 0.02
+# At shutdown, how long a batch in progress may take to finish before it is cancelled.
+CLOSE_GRACE_SECONDS = 10.0
 
 INSERT_ENTRY = (
     "INSERT INTO transparency_entries (leaf_index, leaf_hash, kind, citizen, entry)"
@@ -68,6 +70,7 @@ class Sequencer:
         self._kicked = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._head_kid: str | None = None
+        self._closing = False
 
     async def _pending(self, tx: RawTransaction) -> list[tuple[Any, ...]]:
         lock = "" if self.db.is_sqlite else " FOR UPDATE"
@@ -147,7 +150,7 @@ class Sequencer:
         while True:
             done = await self.run_once()
             total += done
-            if done < self.batch_size:
+            if done < self.batch_size or self._closing:
                 return total
 
     async def _idle(self) -> bool:
@@ -161,7 +164,7 @@ class Sequencer:
         self._kicked.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
                 async with asyncio.timeout(self.interval):
                     await self._kicked.wait()
@@ -170,6 +173,8 @@ class Sequencer:
             else:
                 await asyncio.sleep(GATHER_SECONDS)
             self._kicked.clear()
+            if self._closing:
+                return
             try:
                 if not await self._idle():
                     await self.run_until_idle()
@@ -178,11 +183,19 @@ class Sequencer:
 
     def start(self) -> None:
         if self._task is None or self._task.done():
+            self._closing = False
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Let a batch in progress finish, then stop. Cancelling it mid-statement would leave a
+        worker thread on the SQLite connection that the database is about to close."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._kicked.set()
+        _, pending = await asyncio.wait({self._task}, timeout=CLOSE_GRACE_SECONDS)
+        for task in pending:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._task = None
