@@ -24,17 +24,6 @@ RELEASE_STATUSES = {"approved", "rejected", "published", "suspended", "withdrawn
 GRANT_ACTIONS = {"granted", "suspended", "reinstated", "revoked", "expired", "superseded"}
 CONSENT_ACTIONS = {"granted", "changed", "revoked", "expired"}
 ACCESS_KIND = "data.accessed"
-# Every kind the log holds (docs/transparency.md describes each body).
-KINDS = (
-    "release.decision",
-    "release.second_approval",
-    "release.status",
-    *(f"kitemark.{a}" for a in sorted(GRANT_ACTIONS)),
-    *(f"scope.{a}" for a in sorted(GRANT_ACTIONS)),
-    *(f"consent.{a}" for a in sorted(CONSENT_ACTIONS)),
-    ACCESS_KIND,
-)
-
 _PENDING: sa.Table = PendingEntry.__table__  # type: ignore[attr-defined]
 
 
