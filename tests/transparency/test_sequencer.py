@@ -160,6 +160,10 @@ async def test_tampering_fails_verification_at_the_first_bad_index(
     await write_events(platform, 1, 11)
     await platform.services["transparency"].run_until_idle()
     assert (await verify_log(platform.db)).ok
+    from marketplace.cli import cmd_verify_log
+
+    assert await asyncio.to_thread(cmd_verify_log, settings, argparse.Namespace()) == 0
+    assert "transparency log OK: 11 entries" in capsys.readouterr().out
     async with platform.db.transaction() as session:
         row = (
             await session.exec(
@@ -182,8 +186,6 @@ async def test_tampering_fails_verification_at_the_first_bad_index(
     assert not report.ok
     assert report.first_bad_index == 6, report.problems
     # The command says so too, and fails.
-    from marketplace.cli import cmd_verify_log
-
     assert await asyncio.to_thread(cmd_verify_log, settings, argparse.Namespace()) == 1
     assert "first bad index 6" in capsys.readouterr().err
 
