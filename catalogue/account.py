@@ -25,6 +25,7 @@ from marketplace.pagination import decode_cursor, encode_cursor
 from marketplace.passwords import Passwords
 from marketplace.rawdb import RawReader, parse_json, parse_timestamp
 from marketplace.releases.models import Service
+from transparency.pseudonyms import forget_citizen
 
 # What an erased citizen's access events point at instead of the account: nothing.
 ERASED = "erased"
@@ -345,6 +346,8 @@ async def erase(
     ).all():
         await consents.revoke_consent(session, principal, consent.id)
     await session.flush()
+    # The transparency log keeps its entries; deleting the citizen's key unlinks them for good.
+    await forget_citizen(session, account.id)
     # Kept, unlinked: the access events (a department's audit), ratings and complaints.
     await session.exec(
         sa.update(AccessEvent)

@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,11 @@ logger = logging.getLogger("govstore.keys")
 
 ALGORITHM = "ES256"
 REFRESH_SECONDS = 30.0
+
+# Other things a key signs can keep a retired key published: each rule answers, for a kid,
+# until when (or None). The transparency log installs one for its signed tree heads.
+RetentionRule = Callable[[AsyncSession, str], Awaitable[datetime | None]]
+RETENTION_RULES: list[RetentionRule] = []
 
 
 def _key_id(key: ECKey) -> str:
@@ -167,7 +173,8 @@ async def _ensure_row(session: AsyncSession, key: ECKey, *, retire_others: bool)
                 select(func.max(Consent.expires_at)).where(Consent.status == ConsentStatus.ACTIVE)
             )
         ).one()
-        candidates = [t for t in (last, consents) if t is not None and t > now]
+        others_say = [await rule(session, row.kid) for rule in RETENTION_RULES]
+        candidates = [t for t in (last, consents, *others_say) if t is not None and t > now]
         row.retired_at = now
         row.publish_until = max(candidates) if candidates else None
         session.add(row)

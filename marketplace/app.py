@@ -38,6 +38,9 @@ from marketplace.webhooks.views import router as webhooks_router
 from marketplace.worker import build_platform
 from review.views import provider_router as review_provider_router
 from review.views import router as review_router
+from transparency.assembly import start_transparency
+from transparency.views import me_router as transparency_me_router
+from transparency.views import router as transparency_router
 from web.assembly import install_web, web_routes
 
 logger = logging.getLogger("govstore")
@@ -58,6 +61,8 @@ ROUTERS = [
     catalogue_router,
     catalogue_provider_router,
     catalogue_me_router,
+    transparency_router,
+    transparency_me_router,
 ]
 
 
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         platform.sealer.load()
         await start_kitemarks(platform)
         await start_catalogue(platform)
+        await start_transparency(platform)
         await bootstrap_admin(platform)
         await platform.jobs.start()
         try:

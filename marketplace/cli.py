@@ -10,6 +10,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from marketplace import errors
 from marketplace.settings import Settings, get_settings
@@ -113,7 +114,9 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 async def _rotate_keys(settings: Settings) -> tuple[str, str | None]:
     from kitemarks.keys import KeyRing
     from marketplace.db import Database
+    from transparency.assembly import keep_head_keys
 
+    keep_head_keys()
     db = Database(settings)
     try:
         ring = KeyRing(settings, db)
@@ -140,6 +143,32 @@ def cmd_rotate_keys(settings: Settings, args: argparse.Namespace) -> int:
     if previous:
         print(f"retired {previous}: it stays in the JWKS until the credentials it signed expire")
     print("running servers switch to the new key within 30 seconds")
+    return 0
+
+
+async def _verify_log(settings: Settings) -> Any:
+    from marketplace.db import Database
+    from transparency.verify import verify_log
+
+    db = Database(settings)
+    try:
+        return await verify_log(db)
+    finally:
+        await db.dispose()
+
+
+def cmd_verify_log(settings: Settings, args: argparse.Namespace) -> int:
+    report = asyncio.run(_verify_log(settings))
+    for problem in report.problems[:50]:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if not report.ok:
+        print(
+            f"the transparency log does not verify: first bad index {report.first_bad_index}"
+            f" ({len(report.problems)} problems)",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"transparency log OK: {report.entries} entries, {report.heads} signed heads verified")
     return 0
 
 
@@ -184,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "rotate-keys", help="make a new signing key current; old public keys stay published"
     ).set_defaults(func=cmd_rotate_keys)
+    sub.add_parser(
+        "verify-log",
+        help="recompute the transparency log from its entries; check every head and signature",
+    ).set_defaults(func=cmd_verify_log)
     admin = sub.add_parser("create-admin", help="create an admin account, or promote one")
     admin.add_argument("email")
     admin.add_argument("--password", help="omit to be prompted (or get a generated one)")

@@ -96,6 +96,13 @@ class UnsupportedMediaType(DomainError):
     title = "Unsupported media type"
 
 
+class Unavailable(DomainError):
+    """Something the answer needs does not exist yet or cannot be reached; try again shortly."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+
+
 class RateLimited(DomainError):
     code = "rate-limited"
     title = "Too many requests"

@@ -30,6 +30,7 @@ STATUS_BY_ERROR: dict[type[errors.DomainError], int] = {
     errors.ValidationFailed: 422,
     errors.IdempotencyKeyReused: 422,
     errors.RateLimited: 429,
+    errors.Unavailable: 503,
 }
 
 _TITLES = {
@@ -122,6 +123,8 @@ def from_domain_error(error: errors.DomainError, instance: str | None = None) ->
         field_errors = error.errors
     if isinstance(error, errors.RateLimited):
         headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.Unavailable):
+        headers["Retry-After"] = "1"
     if isinstance(error, errors.InvalidTransition):
         extra["current_status"] = error.current
     if isinstance(error, errors.MalformedRequest) and error.errors:

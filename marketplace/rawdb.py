@@ -24,6 +24,18 @@ from sqlalchemy.engine import make_url
 _PLACEHOLDER = re.compile(r"\?")
 
 
+# A cursor must be closed in the thread that used it. Returned through `to_thread`, its last
+# reference can drop in another executor thread while the next statement runs, and sqlite3's
+# shared statement cache then fails with "bad parameter or other API misuse" (seen under
+# sustained batched writes).
+def _execute(conn: sqlite3.Connection, sql: str) -> None:
+    conn.execute(sql).close()
+
+
+def _execute_many(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    conn.executemany(sql, rows).close()
+
+
 class RawTransaction:
     """Statements in one write transaction, through the driver (see `RawReader.transaction`).
 
@@ -57,7 +69,7 @@ class RawTransaction:
         if not rows:
             return
         if self._reader.is_sqlite:
-            await asyncio.to_thread(self._conn.executemany, sql, [tuple(r) for r in rows])
+            await asyncio.to_thread(_execute_many, self._conn, sql, [tuple(r) for r in rows])
         else:
             await self._conn.executemany(self._reader._numbered(sql), [tuple(r) for r in rows])
 
@@ -154,13 +166,13 @@ class RawReader:
         """
         if self.is_sqlite:
             conn = self._sqlite_writer()
-            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
+            await asyncio.to_thread(_execute, conn, "BEGIN IMMEDIATE")
             try:
                 yield RawTransaction(self, conn)
             except BaseException:
-                await asyncio.to_thread(conn.execute, "ROLLBACK")
+                await asyncio.to_thread(_execute, conn, "ROLLBACK")
                 raise
-            await asyncio.to_thread(conn.execute, "COMMIT")
+            await asyncio.to_thread(_execute, conn, "COMMIT")
             return
         pool = await self._postgres_pool()
         async with pool.acquire() as pg, pg.transaction():

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     # live release back to human review.
     complaint_review_threshold: int = Field(default=5, ge=1)
     complaint_review_window_days: int = Field(default=30, ge=1)
+    # Transparency log: pending entries are sequenced at least this often (sooner when a change
+    # commits in this process), up to this many per batch and signed tree head.
+    transparency_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    transparency_batch_size: int = Field(default=1000, ge=1, le=10000)
 
     # The built GOV.UK Frontend (node_modules/govuk-frontend/dist/govuk) the web pages serve;
     # unset means the one `npm ci` installed next to the code.

@@ -12,5 +12,6 @@ from marketplace.organisations import models as organisation_models  # noqa: F40
 from marketplace.releases import models as release_models  # noqa: F401
 from marketplace.webhooks import models as webhook_models  # noqa: F401
 from review import models as review_models  # noqa: F401
+from transparency import models as transparency_models  # noqa: F401
 
 __all__ = ["metadata"]

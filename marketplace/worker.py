@@ -53,11 +53,13 @@ def build_platform(settings: Settings) -> Platform:
     from marketplace.webhooks.tasks import dispatch_hook
     from review.checks import REGISTRY
     from review.tasks import submission_hook
+    from transparency.assembly import install_transparency
 
     platform = Platform.create(settings, job_registry())
     platform.check_ids = frozenset(REGISTRY)
     install_kitemarks(platform)
     install_catalogue(platform)
+    install_transparency(platform)
     platform.db.event_hooks.append(cache_hook(platform))
     platform.db.event_hooks.append(submission_hook(platform))
     platform.db.event_hooks.append(dispatch_hook(platform))

@@ -27,16 +27,16 @@ def test_foundation_imports_no_capability() -> None:
         if path.relative_to(ROOT / "marketplace").as_posix() in ASSEMBLY:
             continue
         for name in imports_of(path):
-            if name.split(".")[0] in {"review", "kitemarks", "catalogue"}:
+            if name.split(".")[0] in {"review", "kitemarks", "catalogue", "transparency"}:
                 offenders.append(f"{path.relative_to(ROOT)} imports {name}")
     assert offenders == []
 
 
 def test_review_does_not_import_kitemarks() -> None:
     for path in (ROOT / "review").rglob("*.py"):
-        assert not any(n.split(".")[0] in {"kitemarks", "catalogue"} for n in imports_of(path)), (
-            path
-        )
+        assert not any(
+            n.split(".")[0] in {"kitemarks", "catalogue", "transparency"} for n in imports_of(path)
+        ), path
 
 
 def test_kitemarks_do_not_import_the_catalogue() -> None:
@@ -45,11 +45,21 @@ def test_kitemarks_do_not_import_the_catalogue() -> None:
         assert not any(n.split(".")[0] == "catalogue" for n in imports_of(path)), path
 
 
+def test_transparency_builds_on_trust_only() -> None:
+    # The log builds on the foundation and the key ring (kitemarks); kitemarks reach it only
+    # through hooks the assembly installs, and it knows nothing of review or the catalogue.
+    for path in (ROOT / "kitemarks").rglob("*.py"):
+        assert not any(n.split(".")[0] == "transparency" for n in imports_of(path)), path
+    for path in (ROOT / "transparency").rglob("*.py"):
+        assert not any(n.split(".")[0] in {"review", "catalogue"} for n in imports_of(path)), path
+
+
 def test_sdk_imports_nothing_from_the_server() -> None:
     for path in (ROOT / "sdk" / "src").rglob("*.py"):
         names = imports_of(path)
         assert not any(
-            n.split(".")[0] in {"marketplace", "review", "kitemarks", "catalogue"} for n in names
+            n.split(".")[0] in {"marketplace", "review", "kitemarks", "catalogue", "transparency"}
+            for n in names
         ), path
 
 

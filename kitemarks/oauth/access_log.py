@@ -9,13 +9,18 @@ committed is ever answered active or logged.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from kitemarks.oauth import epoch
+from marketplace.db import Database
 from marketplace.groupcommit import GroupCommit
 from marketplace.rawdb import RawTransaction
+
+# Writes that must commit with a batch's access events (the transparency log's pending rows).
+Companion = Callable[[RawTransaction, list[dict[str, Any]]], Awaitable[None]]
 
 INSERT_EVENT = (
     "INSERT INTO access_events (account_id, consent_id, service_id, token_id, scope, tier,"
@@ -44,6 +49,10 @@ class Accesses:
 
 
 class AccessLogWriter(GroupCommit[Accesses, bool]):
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.companions: list[Companion] = []
+
     async def record(self, rows: list[dict[str, Any]], at_epoch: int) -> bool:
         """Commit `rows` if their answer is still current; False if it is stale. Raises if the
         commit failed. `rows` may be empty: the answer is still checked."""
@@ -65,4 +74,6 @@ class AccessLogWriter(GroupCommit[Accesses, bool]):
             await tx.executemany(
                 LAST_ACCESS, [(tx.timestamp(at), consent) for consent, at in last_access.items()]
             )
+            for companion in self.companions:
+                await companion(tx, rows)
         return [item.epoch == current for item in items]

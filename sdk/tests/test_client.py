@@ -169,6 +169,21 @@ OAUTH_CLIENT = {
     "has_secret": True,
     "secret_rotated_at": CREATED,
 }
+TREE_HEAD = {
+    "tree_size": 3,
+    "root_hash": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+    "timestamp": 1764806400000,
+    "signature": "eyJ.eyJ.sig",
+}
+LOG_ENTRY = {
+    "leaf_index": 2,
+    "leaf_hash": "bGVhZg==",
+    "kind": "consent.granted",
+    "time": "2026-12-01T09:00:00.000Z",
+    "body": {"citizen": "cz_0123", "service_id": "svc_1", "scopes": ["income.verify"]},
+    "entry": '{"body":{"citizen":"cz_0123","scopes":["income.verify"],"service_id":"svc_1"},'
+    '"kind":"consent.granted","time":"2026-12-01T09:00:00.000Z"}',
+}
 JWKS = {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "kid": "k1", "alg": "ES256"}]}
 METADATA = {
     "issuer": "http://govstore.test",
@@ -1085,6 +1100,60 @@ CASES: dict[str, Case] = {
         page(COMPLAINT),
         govstore.Complaint,
         paginated=True,
+    ),
+    "me.transparency": Case(
+        lambda c: c.me.transparency(limit=10),
+        "GET",
+        "/v1/me/transparency",
+        None,
+        page(LOG_ENTRY),
+        govstore.TransparencyEntry,
+        paginated=True,
+        params={"limit": "10"},
+    ),
+    "transparency.tree_head": Case(
+        lambda c: c.transparency.tree_head(),
+        "GET",
+        "/v1/transparency/tree-head",
+        None,
+        TREE_HEAD,
+        govstore.TreeHead,
+    ),
+    "transparency.entries": Case(
+        lambda c: c.transparency.entries(0, 3),
+        "GET",
+        "/v1/transparency/entries",
+        None,
+        {"tree_size": 3, "items": [LOG_ENTRY]},
+        govstore.TransparencyEntries,
+        params={"start": "0", "end": "3"},
+    ),
+    "transparency.entries from": Case(
+        lambda c: c.transparency.entries(2),
+        "GET",
+        "/v1/transparency/entries",
+        None,
+        {"tree_size": 3, "items": [LOG_ENTRY]},
+        govstore.TransparencyEntries,
+        params={"start": "2"},
+    ),
+    "transparency.inclusion_proof": Case(
+        lambda c: c.transparency.inclusion_proof(2, 3),
+        "GET",
+        "/v1/transparency/proofs/inclusion",
+        None,
+        {"leaf_index": 2, "tree_size": 3, "audit_path": ["bGVhZg=="]},
+        govstore.InclusionProof,
+        params={"leaf_index": "2", "tree_size": "3"},
+    ),
+    "transparency.consistency_proof": Case(
+        lambda c: c.transparency.consistency_proof(1, 3),
+        "GET",
+        "/v1/transparency/proofs/consistency",
+        None,
+        {"first": 1, "second": 3, "proof": ["bGVhZg==", "bm9kZQ=="]},
+        govstore.ConsistencyProof,
+        params={"first": "1", "second": "3"},
     ),
     "me.access_log": Case(
         lambda c: c.me.access_log(),

@@ -30,6 +30,7 @@ from .resources import (
     Scopes,
     Services,
     SyncMode,
+    Transparency,
     WellKnown,
 )
 
@@ -82,6 +83,7 @@ class Client(SyncAPIClient):
         self.complaints: Complaints[SyncMode] = Complaints(self)
         self.me: Me[SyncMode] = Me(self)
         self.well_known: WellKnown[SyncMode] = WellKnown(self)
+        self.transparency: Transparency[SyncMode] = Transparency(self)
 
 
 class AsyncClient(AsyncAPIClient):
@@ -128,3 +130,4 @@ class AsyncClient(AsyncAPIClient):
         self.complaints: Complaints[AsyncMode] = Complaints(self)
         self.me: Me[AsyncMode] = Me(self)
         self.well_known: WellKnown[AsyncMode] = WellKnown(self)
+        self.transparency: Transparency[AsyncMode] = Transparency(self)

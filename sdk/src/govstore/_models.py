@@ -30,6 +30,7 @@ __all__ = [
     "ConsentReceipt",
     "ConsentStatus",
     "ConsentUse",
+    "ConsistencyProof",
     "DataApiCredentials",
     "DataApiRef",
     "DataUse",
@@ -50,6 +51,7 @@ __all__ = [
     "Guideline",
     "GuidelineVersion",
     "GuidelineVersionSummary",
+    "InclusionProof",
     "Introspection",
     "Jwks",
     "Kitemark",
@@ -91,7 +93,10 @@ __all__ = [
     "ServicePageKitemark",
     "ServiceRef",
     "TokenResponse",
+    "TransparencyEntries",
+    "TransparencyEntry",
     "TransparencyFigures",
+    "TreeHead",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",
@@ -1171,3 +1176,58 @@ class CitizenExport(GovStoreModel):
     access_log: list[AccessLogEntry] = Field(default_factory=list)
     ratings: list[ExportedRating] = Field(default_factory=list)
     complaints: list[ExportedComplaint] = Field(default_factory=list)
+
+
+class TreeHead(GovStoreModel):
+    """The transparency log's signed tree head, from `transparency.tree_head`.
+
+    `root_hash` is the RFC 9162 Merkle tree hash of the first `tree_size` entries (base64,
+    standard alphabet, padded); `timestamp` is when it was signed, in milliseconds since the
+    Unix epoch; `signature` is a compact JWS (ES256, `typ` `tree-head+jwt`) by a key in the
+    JWKS, whose payload is the canonical JSON of `{root_hash, timestamp, tree_size}`.
+    """
+
+    tree_size: int
+    root_hash: str
+    timestamp: int
+    signature: str
+
+
+class TransparencyEntry(GovStoreModel):
+    """One entry (leaf) of the transparency log.
+
+    `entry` is the exact text that was hashed: `leaf_hash` = SHA-256(0x00 || entry as UTF-8),
+    base64. It is the canonical JSON (sorted keys, no whitespace, ASCII) of `{body, kind,
+    time}`. A citizen appears in `body` only as a pseudonym (`body["citizen"]`).
+    """
+
+    leaf_index: int
+    leaf_hash: str
+    kind: str
+    time: str
+    body: dict[str, Any] = Field(default_factory=dict)
+    entry: str
+
+
+class TransparencyEntries(GovStoreModel):
+    """A range of the log's entries, in leaf order, and the current tree's size."""
+
+    tree_size: int
+    items: list[TransparencyEntry] = Field(default_factory=list)
+
+
+class InclusionProof(GovStoreModel):
+    """An RFC 9162 inclusion proof: the audit path (base64 hashes) of one leaf in a tree."""
+
+    leaf_index: int
+    tree_size: int
+    audit_path: list[str] = Field(default_factory=list)
+
+
+class ConsistencyProof(GovStoreModel):
+    """An RFC 9162 consistency proof (base64 hashes) that the tree of `second` leaves extends
+    the tree of `first` leaves (empty when they are equal)."""
+
+    first: int
+    second: int
+    proof: list[str] = Field(default_factory=list)

@@ -93,6 +93,7 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/v1/me/consents/{consent_id}/receipt"): "me.consents.receipt",
     ("GET", "/v1/me/complaints"): "me.complaints",
     ("GET", "/v1/me/access-log"): "me.access_log",
+    ("GET", "/v1/me/transparency"): "me.transparency",
     ("GET", "/v1/me/export"): "me.export",
     ("DELETE", "/v1/me"): "me.erase",
     # The public catalogue: search, service pages, ratings, complaints
@@ -108,6 +109,11 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/v1/complaints/{complaint_id}/resolve"): "complaints.resolve",
     ("POST", "/v1/services/{service_id}/outcomes"): "services.report_outcome",
     ("GET", "/v1/services/{service_id}/outcomes"): "services.outcomes",
+    # The transparency log: the signed tree head, entries and proofs (public)
+    ("GET", "/v1/transparency/tree-head"): "transparency.tree_head",
+    ("GET", "/v1/transparency/entries"): "transparency.entries",
+    ("GET", "/v1/transparency/proofs/inclusion"): "transparency.inclusion_proof",
+    ("GET", "/v1/transparency/proofs/consistency"): "transparency.consistency_proof",
 }
 
 ROUTES: Final = MappingProxyType(_ROUTES)

@@ -12,6 +12,7 @@ from .me import Me
 from .organisations import Organisations, OrganisationWebhook
 from .review import Checks, Review
 from .services import Releases, ServiceOAuthClient, Services
+from .transparency import Transparency
 from .well_known import WellKnown
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "ServiceOAuthClient",
     "Services",
     "SyncMode",
+    "Transparency",
     "WellKnown",
 ]

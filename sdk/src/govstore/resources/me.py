@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from .._base_client import BaseClient
-from .._models import AccessLogEntry, CitizenExport, Complaint
+from .._models import AccessLogEntry, CitizenExport, Complaint, TransparencyEntry
 from .._pagination import PageSpec
 from .._request import RequestSpec, parse_model, parse_nothing, without_none
 from ._core import M, Resource, endpoint, paginated
@@ -51,6 +51,15 @@ class Me(Resource[M]):
             limit=limit,
             cursor=cursor,
         )
+
+    @paginated
+    def transparency(
+        self, *, limit: int | None = None, cursor: str | None = None
+    ) -> PageSpec[TransparencyEntry]:
+        """The citizen's own entries in the transparency log, newest first, with their leaf
+        indices: check each with `client.transparency.inclusion_proof`. They name the citizen
+        only by a pseudonym (`body["citizen"]`), which erasure makes unlinkable for good."""
+        return PageSpec("/v1/me/transparency", TransparencyEntry, limit=limit, cursor=cursor)
 
     @endpoint
     def export(self) -> RequestSpec[CitizenExport]:
