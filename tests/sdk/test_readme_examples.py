@@ -58,6 +58,7 @@ EXAMPLES = {
     "session.account.api_tokens.create(": "test_api_tokens",
     "client.guidelines.create(version, ": "test_administration",
     "def check_log(": "test_transparency_checks",
+    "def check_my_entries(": "test_a_citizen_through_oauth_introspection_and_records",
     "httpx.MockTransport(fake_server)": "test_mock_transport",
 }
 
@@ -336,6 +337,12 @@ def test_a_citizen_through_oauth_introspection_and_records(
     # The citizen's records, then a throwaway citizen leaves.
     records = run_example("def my_records(")
     records["my_records"](citizen)
+
+    # The citizen checks their own entries in the transparency log (sequenced within a second).
+    deadline = time.monotonic() + 15
+    while not list(citizen.me.transparency(limit=1)) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    run_example("def check_my_entries(")["check_my_entries"](citizen)
     assert json.loads(Path("my-govstore-data.json").read_text())["account"]["email"] == CITIZEN
     leaver = new_client()
     leaver.accounts.register("leaver@inbox.example", "a long enough passphrase", "L", "citizen")
@@ -345,6 +352,7 @@ def test_a_citizen_through_oauth_introspection_and_records(
 
     out = capsys.readouterr().out
     assert "reads income.verify at tier status for " in out
+    assert re.search(r"consent\.granted at \S+ is in the log signed at ", out)
     # The demo data has this citizen's rating of the service already: the example replaces it.
     assert "rating replaced 4/5" in out
     assert "(open): no answer yet" in out
