@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from catalogue import index
 from catalogue.search import SearchCache
+from catalogue.version import VersionWatch
 from marketplace.events import AuditEvent
 from marketplace.platform import Platform
 from marketplace.releases.models import Service
@@ -46,11 +47,16 @@ def install_catalogue(platform: Platform) -> None:
 
 
 async def start_catalogue(platform: Platform) -> None:
-    """Build the listings once, on the first start after the catalogue's migration.
+    """Listen for catalogue changes (PostgreSQL), and build the listings once, on the first
+    start after the catalogue's migration.
 
     A database that is down at start-up must not stop the process (readiness reports it); two
     processes starting together build once (the loser's unique-key conflict is the proof).
     """
+    watch = VersionWatch(platform.settings.effective_database_url)
+    platform.services["catalogue_version"] = watch
+    watch.start()
+    platform.on_close.append(watch.close)
     try:
         async with platform.db.transaction() as session:
             built = (

@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from catalogue.search import posting_term, rank_key
+from catalogue.version import NOTIFY, announce_locally
 from marketplace.db import utcnow
 from marketplace.releases.lifecycle import SERVING, ReleaseStatus
 
@@ -352,7 +353,17 @@ def _before_commit(session: Session) -> None:
         now = utcnow()
         for service_id in sorted(reindex):
             refresh_service(session, service_id, now)
-        session.execute(BUMP)
+        _bump(session)
+
+
+def _bump(session: Session) -> None:
+    """A new catalogue version; on PostgreSQL announced to every process when this commits."""
+    session.execute(BUMP)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(NOTIFY)
+        callbacks = session.info.setdefault("after_commit", [])
+        if announce_locally not in callbacks:
+            callbacks.append(announce_locally)
 
 
 def install() -> None:
@@ -382,5 +393,5 @@ def rebuild(session: Session) -> int:
     for service_id in list(services):
         refresh_service(session, service_id, now)
         count += 1
-    session.execute(BUMP)
+    _bump(session)
     return count

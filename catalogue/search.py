@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from catalogue.version import VersionWatch
 from marketplace import errors
 from marketplace.pagination import decode_cursor, encode_cursor
 from marketplace.platform import Platform
@@ -501,12 +502,12 @@ class SearchCache:
             self._answers.popitem(last=False)
 
 
-VERSION_SQL = "SELECT COALESCE((SELECT value FROM catalogue_version WHERE id = 1), 0)"
-
-
 async def catalogue_version(platform: Platform) -> int:
-    row = await platform.db.raw.fetchrow(VERSION_SQL, ())
-    return int(row[0]) if row is not None else 0
+    """The current catalogue version (see `catalogue.version`: no read per request on PostgreSQL)."""
+    watch: VersionWatch | None = platform.services.get("catalogue_version")
+    if watch is None:
+        watch = platform.services["catalogue_version"] = VersionWatch(None)
+    return await watch.current(platform.db.raw)
 
 
 def etag_for(version: int, key: str) -> str:
