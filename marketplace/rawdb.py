@@ -109,6 +109,7 @@ class RawReader:
                         dsn.render_as_string(hide_password=False),
                         min_size=1,
                         max_size=self.pool_size,
+                        reset=_keep_session,
                     )
         return self._pool
 
@@ -188,6 +189,17 @@ class RawReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+async def _keep_session(_conn: Any) -> None:
+    """Release a pooled connection without asyncpg's reset statement.
+
+    By default asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    each time a connection goes back to the pool: a second round trip for every one-statement
+    read. These connections never change session state (plain statements, transaction-scoped
+    advisory locks; the catalogue's LISTEN has its own connection), and asyncpg still rolls
+    back a transaction left open before calling this.
+    """
 
 
 def parse_timestamp(value: Any) -> datetime | None:
