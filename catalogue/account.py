@@ -60,12 +60,30 @@ def access_log_statement(
 # The log page through the driver: newest first by (created_at, id), which the index on
 # (account_id, created_at) yields in order (SQLite keeps the row id in every index entry;
 # PostgreSQL sorts the few ties), so a page costs the same at any log size.
+# SQLite hands over the stored text of the time and of the consent's data uses (this process
+# turns them into ISO 8601 and the scope's title and purpose); PostgreSQL, on its own core,
+# writes the ISO time and picks the title and purpose itself, so the server's loop decodes
+# neither datetimes nor whole JSON documents.
+_LOG_COLUMNS = {
+    True: "e.created_at, c.uses, NULL",
+    False: (
+        """to_char(e.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), """
+        "u.value->>'title', u.value->>'purpose_description'"
+    ),
+}
+_LOG_USE = {
+    True: "",
+    False: (
+        " LEFT JOIN LATERAL (SELECT v AS value FROM jsonb_array_elements(c.uses) v"
+        " WHERE v->>'scope' = e.scope LIMIT 1) u ON TRUE"
+    ),
+}
 _LOG_SELECT = (
-    "SELECT e.id, e.created_at, e.scope, e.tier, e.purpose, e.data_api_id, e.case_reference,"
-    " e.consent_id, s.id, s.slug, s.name, d.name, d.data_owner, c.uses"
+    "SELECT e.id, {columns}, e.scope, e.tier, e.purpose, e.data_api_id, e.case_reference,"
+    " e.consent_id, s.id, s.slug, s.name, d.name, d.data_owner"
     " FROM access_events e JOIN services s ON s.id = e.service_id"
     " LEFT JOIN data_apis d ON d.id = e.data_api_id"
-    " LEFT JOIN consents c ON c.id = e.consent_id"
+    " LEFT JOIN consents c ON c.id = e.consent_id{use}"
     " WHERE e.account_id = ?"
 )
 
@@ -98,7 +116,8 @@ async def access_log_page(
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One page of the citizen's access log (lines as the API gives them) and the next cursor."""
-    sql = _LOG_SELECT
+    sqlite = reader.is_sqlite
+    sql = _LOG_SELECT.format(columns=_LOG_COLUMNS[sqlite], use=_LOG_USE[sqlite])
     params: list[Any] = [account_id]
     if service is not None:
         sql += " AND (s.id = ? OR s.slug = ?)"
@@ -129,26 +148,33 @@ async def access_log_page(
     rows = await reader.fetchall(sql, params)
     lines = []
     for row in rows[:limit]:
-        use = _uses_by_scope(row[13]).get(row[2], {})
+        (event_id, at, uses, purpose_description, scope, tier, purpose, api_id, case, consent_id,
+         service_id, slug, name, api_name, data_owner) = row  # fmt: skip
+        if sqlite:
+            at = _stored_iso(at)
+            use = _uses_by_scope(uses).get(scope, {})
+            title, purpose_description = use.get("title"), use.get("purpose_description")
+        else:
+            title = uses
         lines.append(
             {
-                "id": str(row[0]),
-                "at": _stored_iso(row[1]),
-                "service": {"id": row[8], "slug": row[9], "name": row[10]},
-                "scope": row[2],
-                "scope_title": use.get("title", row[2]),
-                "tier": row[3],
-                "purpose": row[4],
-                "purpose_description": use.get("purpose_description", ""),
-                "data_api": {"id": row[5], "name": row[11] or "", "data_owner": row[12] or ""},
-                "case_reference": row[6],
-                "consent_id": row[7],
+                "id": str(event_id),
+                "at": at,
+                "service": {"id": service_id, "slug": slug, "name": name},
+                "scope": scope,
+                "scope_title": title or scope,
+                "tier": tier,
+                "purpose": purpose,
+                "purpose_description": purpose_description or "",
+                "data_api": {"id": api_id, "name": api_name or "", "data_owner": data_owner or ""},
+                "case_reference": case,
+                "consent_id": consent_id,
             }
         )
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([_stored_iso(last[1]), last[0]])
+        last = lines[limit - 1]
+        next_cursor = encode_cursor([last["at"], int(last["id"])])
     return lines, next_cursor
 
 
