@@ -63,35 +63,14 @@ def verify_kitemark(
         raise ValueError("now must be timezone-aware, such as datetime.now(UTC)")
     if leeway < 0:
         raise ValueError("leeway cannot be negative")
-    if not isinstance(credential, str) or credential.count(".") != 2:
-        raise CredentialError("not a compact JWS: expected three dot-separated parts")
-    try:
-        raw = credential.strip().encode("ascii")
-        header = jws.extract_compact(raw).headers()
-    except (JoseError, ValueError) as error:
-        raise CredentialError(f"not a compact JWS: {error}") from error
-
-    if header.get("alg") != ALGORITHM:
-        raise CredentialError(f"the credential is signed with {header.get('alg')!r}, not ES256")
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in CREDENTIAL_TYPES:
-        raise CredentialError(f"not a kitemark credential: its typ is {typ!r}, not kitemark+jwt")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise CredentialError("the credential's header names no key (kid)")
-    key = find_signing_key(jwks, kid, CredentialError)
-
-    try:
-        verified = jws.deserialize_compact(raw, key, algorithms=[ALGORITHM])
-    except JoseError as error:
-        raise CredentialError(
-            "the signature does not verify: the credential was changed, or not signed by this key"
-        ) from error
-
-    try:
-        payload = json.loads(verified.payload)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise CredentialError("the signed payload is not JSON") from error
+    payload, _ = verified_payload(
+        credential,
+        jwks,
+        types=CREDENTIAL_TYPES,
+        subject="the credential",
+        kind="a kitemark credential",
+        error=CredentialError,
+    )
     if not isinstance(payload, dict):
         raise CredentialError("the signed payload is not a JSON object")
     nbf, exp = _numeric_date(payload, "nbf"), _numeric_date(payload, "exp")
@@ -110,6 +89,51 @@ def verify_kitemark(
     if issuer is not None and claims.iss != issuer:
         raise CredentialError(f"the credential was issued by {claims.iss!r}, not {issuer!r}")
     return claims
+
+
+def verified_payload(
+    token: object,
+    jwks: Mapping[str, Any] | Jwks,
+    *,
+    types: frozenset[str],
+    subject: str,
+    kind: str,
+    error: type[GovStoreError],
+) -> tuple[Any, str]:
+    """The JSON payload of a compact JWS signed with ES256 by the JWKS key its header names,
+    and that key's `kid`.
+
+    The header's `typ` must be one of `types` (the first is the one named in refusals). Every
+    refusal raises `error`, its message naming `subject` ("the credential") or `kind` ("a
+    kitemark credential"). Shared by kitemark credentials and transparency tree heads.
+    """
+    if not isinstance(token, str) or token.count(".") != 2:
+        raise error(f"{subject} is not a compact JWS: expected three dot-separated parts")
+    try:
+        raw = token.strip().encode("ascii")
+        header = jws.extract_compact(raw).headers()
+    except (JoseError, ValueError) as exc:
+        raise error(f"{subject} is not a compact JWS: {exc}") from exc
+    if header.get("alg") != ALGORITHM:
+        raise error(f"{subject} is signed with {header.get('alg')!r}, not ES256")
+    typ = header.get("typ")
+    if not isinstance(typ, str) or typ.lower() not in types:
+        expected = sorted(types, key=len)[0]
+        raise error(f"not {kind}: its typ is {typ!r}, not {expected}")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise error(f"{subject}'s header names no key (kid)")
+    key = find_signing_key(jwks, kid, error)
+    try:
+        verified = jws.deserialize_compact(raw, key, algorithms=[ALGORITHM])
+    except JoseError as exc:
+        raise error(
+            f"the signature does not verify: {subject} was changed, or not signed by this key"
+        ) from exc
+    try:
+        return json.loads(verified.payload), kid
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise error(f"{subject}'s signed payload is not JSON") from exc
 
 
 def find_signing_key(jwks: Mapping[str, Any] | Jwks, kid: str, error: type[GovStoreError]) -> ECKey:

@@ -20,16 +20,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from joserfc import jws
-from joserfc.errors import JoseError
-
-from ._credentials import find_signing_key
+from ._credentials import verified_payload
 from ._exceptions import ProofError
 from ._models import Jwks
 
@@ -42,7 +38,6 @@ __all__ = [
 ]
 
 HASH_SIZE = 32
-ALGORITHM = "ES256"
 TREE_HEAD_TYPES = frozenset({"tree-head+jwt", "application/tree-head+jwt"})
 
 Hash = bytes | str
@@ -212,33 +207,14 @@ def verify_tree_head(
     if not isinstance(root_text, str):
         raise ProofError("the tree head's root_hash is not base64 text")
     root = _hash(root_text, "root_hash")
-    if not isinstance(signature, str) or signature.count(".") != 2:
-        raise ProofError("the tree head's signature is not a compact JWS")
-
-    try:
-        raw = signature.strip().encode("ascii")
-        header = jws.extract_compact(raw).headers()
-    except (JoseError, ValueError) as error:
-        raise ProofError(f"the tree head's signature is not a compact JWS: {error}") from error
-    if header.get("alg") != ALGORITHM:
-        raise ProofError(f"the tree head is signed with {header.get('alg')!r}, not ES256")
-    typ = header.get("typ")
-    if not isinstance(typ, str) or typ.lower() not in TREE_HEAD_TYPES:
-        raise ProofError(f"not a tree head signature: its typ is {typ!r}, not tree-head+jwt")
-    kid = header.get("kid")
-    if not isinstance(kid, str) or not kid:
-        raise ProofError("the tree head's signature names no key (kid)")
-    key = find_signing_key(jwks, kid, ProofError)
-    try:
-        verified = jws.deserialize_compact(raw, key, algorithms=[ALGORITHM])
-    except JoseError as error:
-        raise ProofError(
-            "the tree head's signature does not verify: it was changed, or not signed by this key"
-        ) from error
-    try:
-        payload = json.loads(verified.payload)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ProofError("the tree head's signed payload is not JSON") from error
+    payload, kid = verified_payload(
+        signature,
+        jwks,
+        types=TREE_HEAD_TYPES,
+        subject="the tree head's signature",
+        kind="a tree head signature",
+        error=ProofError,
+    )
     signed = {"root_hash": root_text, "timestamp": timestamp, "tree_size": tree_size}
     if not isinstance(payload, dict) or payload != signed:
         raise ProofError(
