@@ -94,16 +94,28 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    request: pytest.FixtureRequest, data_dir: Path, *, demo: bool = False
+    request: pytest.FixtureRequest | None,
+    data_dir: Path,
+    *,
+    demo: bool = False,
+    own_database: bool = False,
 ) -> Iterator[Server]:
-    """Serve GovStore until the block ends; with `demo`, the demo data is loaded first."""
+    """Serve GovStore until the block ends; with `demo`, the demo data is loaded first.
+
+    The server uses the run's database and Redis when the environment names them, unless
+    `own_database`: then a SQLite file in `data_dir` and in-process jobs (for tests that change
+    the demo data as they go).
+    """
     database_url, redis_url = os.environ.get("DATABASE_URL"), os.environ.get("REDIS_URL")
+    if own_database:
+        database_url = redis_url = None
     shared: Any = None
     if database_url or redis_url:
         # The run's database and Redis, as the rest of the suite uses them: migrated by the
         # session's settings, emptied before and after, so neither side sees the other's rows.
         from tests.conftest import _empty_database, _flush_redis
 
+        assert request is not None, "a server on the run's database needs the test's request"
         shared = request.getfixturevalue("base_settings")
         asyncio.run(_empty_database(shared))
         asyncio.run(_flush_redis(shared))

@@ -6,12 +6,8 @@ var/test-artifacts/screenshots."""
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +15,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from live_server import running_server
 from playwright.async_api import Browser, Page, Route, async_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,61 +44,18 @@ PROVIDER = ("ada.mensah@kestrelhealth.example", "demo-provider-2026")
 CHANGES_REQUESTED_PROVIDER = ("tomasz.nowak@fenmoor.example", "demo-provider-2026")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`make run` in miniature: migrate, load the demo, serve on a free loopback port.
 
     Always its own SQLite database: the journeys change the demo data as they go.
     """
-    data_dir = tmp_path_factory.mktemp("browser")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GOVSTORE_DATA_DIR": str(data_dir),
-        "DATABASE_URL": "",
-        "REDIS_URL": "",
-        "GOVSTORE_BASE_URL": f"http://127.0.0.1:{port}",
-        "GOVSTORE_ARGON2_MEMORY_KIB": "1024",
-        "GOVSTORE_ARGON2_TIME_COST": "1",
-        "GOVSTORE_LOG_LEVEL": "WARNING",
-    }
-    for command in ("migrate", "demo"):
-        subprocess.run(
-            [str(BIN / "marketplace"), command], env=env, check=True, capture_output=True
-        )
-    log_path = data_dir / "server.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [str(BIN / "marketplace"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(log_path.read_text())
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        server_log = log_path.read_text()
-        assert "Traceback" not in server_log, server_log
+    with running_server(
+        None, tmp_path_factory.mktemp("browser"), demo=True, own_database=True
+    ) as running:
+        yield running.base_url
+    server_log = "\n".join(log.read_text() for log in running.logs)
+    assert "Traceback" not in server_log, server_log
 
 
 @pytest.fixture(scope="module")
