@@ -3,7 +3,8 @@
 Measured on these machines, a point read through the async ORM costs more than the rest of a
 request; through the driver it costs a few tens of microseconds. On SQLite the read runs in the
 event loop's own thread on a read-only connection (an indexed lookup in WAL mode does not wait
-on writers); on PostgreSQL it goes through an asyncpg pool of its own. Callers write portable
+on writers); on PostgreSQL it goes through a small pool of asyncpg connections of its own
+(`Connections`). Callers write portable
 SQL with `?` placeholders and get plain tuples back: JSON columns as text, timestamps as the
 engine gives them (compare them in SQL).
 """
@@ -74,6 +75,73 @@ class RawTransaction:
             await self._conn.executemany(self._reader._numbered(sql), [tuple(r) for r in rows])
 
 
+class Connections:
+    """asyncpg connections for `RawReader`, handed out first come, first served.
+
+    asyncpg's own pool costs more than the read on a hot path (a task and a timeout on every
+    release), and it is not fair: its queue lets a newcomer take a connection just handed to a
+    waiting request, which then goes to the back of the line, so under load a few requests
+    waited hundreds of milliseconds while the rest took ten. Here a FIFO semaphore lets no more
+    requests through than there are connections, and a request that gets through takes a free
+    connection (or opens one): there is no second queue. Releasing puts the connection back on
+    the list: no reset statement (these connections never change session state: plain
+    statements, transaction-scoped advisory locks; the catalogue's LISTEN has a connection of
+    its own). A connection is closed rather than reused when its statement was cancelled or
+    failed outside the database (a broken socket), or when it is still in a transaction.
+    """
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._gate = asyncio.Semaphore(size)
+        self._free: list[Any] = []
+        self._in_use: set[Any] = set()
+        self._closed = False
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[Any]:
+        import asyncpg
+
+        async with self._gate:
+            if self._closed:
+                raise RuntimeError("the connection pool is closed")
+            conn = None
+            while self._free and conn is None:
+                candidate = self._free.pop()
+                if candidate.is_closed():
+                    candidate.terminate()
+                else:
+                    conn = candidate
+            if conn is None:
+                conn = await asyncpg.connect(self._dsn)
+            self._in_use.add(conn)
+            reusable = False
+            try:
+                yield conn
+                reusable = True
+            except asyncpg.PostgresError:
+                reusable = True  # the database refused the statement; the connection is fine
+                raise
+            finally:
+                self._in_use.discard(conn)
+                if (
+                    reusable
+                    and not self._closed
+                    and not conn.is_closed()
+                    and not conn.is_in_transaction()
+                ):
+                    self._free.append(conn)
+                else:
+                    conn.terminate()
+
+    async def close(self) -> None:
+        self._closed = True
+        free, self._free = self._free, []
+        for conn in free:
+            await conn.close()
+        for conn in list(self._in_use):
+            conn.terminate()
+
+
 class RawReader:
     def __init__(self, url: str, pool_size: int) -> None:
         self.url = url
@@ -81,8 +149,7 @@ class RawReader:
         self.pool_size = pool_size
         self._sqlite: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
-        self._pool: Any = None
-        self._lock = asyncio.Lock()
+        self._pool: Connections | None = None
         self._statements: dict[str, str] = {}
 
     def _sqlite_connection(self) -> sqlite3.Connection:
@@ -98,19 +165,10 @@ class RawReader:
             self._sqlite = conn
         return self._sqlite
 
-    async def _postgres_pool(self) -> Any:
+    def _postgres(self) -> Connections:
         if self._pool is None:
-            async with self._lock:
-                if self._pool is None:
-                    import asyncpg
-
-                    dsn = make_url(self.url).set(drivername="postgresql")
-                    self._pool = await asyncpg.create_pool(
-                        dsn.render_as_string(hide_password=False),
-                        min_size=1,
-                        max_size=self.pool_size,
-                        reset=_keep_session,
-                    )
+            dsn = make_url(self.url).set(drivername="postgresql")
+            self._pool = Connections(dsn.render_as_string(hide_password=False), self.pool_size)
         return self._pool
 
     def timestamp(self, moment: datetime | None) -> Any:
@@ -131,16 +189,17 @@ class RawReader:
         if self.is_sqlite:
             row = self._sqlite_connection().execute(sql, tuple(params)).fetchone()
             return tuple(row) if row is not None else None
-        pool = await self._postgres_pool()
-        record = await pool.fetchrow(self._numbered(sql), *params)
+        async with self._postgres().connection() as conn:
+            record = await conn.fetchrow(self._numbered(sql), *params)
         return tuple(record) if record is not None else None
 
     async def fetchall(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         if self.is_sqlite:
             rows = self._sqlite_connection().execute(sql, tuple(params)).fetchall()
             return [tuple(r) for r in rows]
-        pool = await self._postgres_pool()
-        return [tuple(r) for r in await pool.fetch(self._numbered(sql), *params)]
+        async with self._postgres().connection() as conn:
+            records = await conn.fetch(self._numbered(sql), *params)
+        return [tuple(r) for r in records]
 
     def _sqlite_writer(self) -> sqlite3.Connection:
         if self._writer is None:
@@ -175,8 +234,7 @@ class RawReader:
                 raise
             await asyncio.to_thread(_execute, conn, "COMMIT")
             return
-        pool = await self._postgres_pool()
-        async with pool.acquire() as pg, pg.transaction():
+        async with self._postgres().connection() as pg, pg.transaction():
             yield RawTransaction(self, pg)
 
     async def close(self) -> None:
@@ -189,17 +247,6 @@ class RawReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-
-
-async def _keep_session(_conn: Any) -> None:
-    """Release a pooled connection without asyncpg's reset statement.
-
-    By default asyncpg sends `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
-    each time a connection goes back to the pool: a second round trip for every one-statement
-    read. These connections never change session state (plain statements, transaction-scoped
-    advisory locks; the catalogue's LISTEN has its own connection), and asyncpg still rolls
-    back a transaction left open before calling this.
-    """
 
 
 def parse_timestamp(value: Any) -> datetime | None:

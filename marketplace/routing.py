@@ -473,6 +473,9 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return from_domain_error(exc)
 
     runner = run_raw if op.raw else run
+    # The metrics' children for this route, looked up once (a lookup takes a lock per request).
+    latency = LATENCY.labels(op.method, route_label)
+    counters: dict[int, Any] = {}
 
     async def handle(request: Request) -> Response:
         started = time.perf_counter()
@@ -481,8 +484,12 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         except Exception:
             logger.exception("unhandled error in %s %s", op.method, route_label)
             response = internal_error()
-        LATENCY.labels(op.method, route_label).observe(time.perf_counter() - started)
-        REQUESTS.labels(op.method, route_label, str(response.status_code)).inc()
+        latency.observe(time.perf_counter() - started)
+        status = response.status_code
+        counter = counters.get(status)
+        if counter is None:
+            counter = counters[status] = REQUESTS.labels(op.method, route_label, str(status))
+        counter.inc()
         return response
 
     handle.__name__ = op.operation_id
