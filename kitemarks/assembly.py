@@ -33,7 +33,7 @@ def install_kitemarks(platform: Platform) -> None:
     writer = AccessLogWriter(platform.db)
     platform.services["keyring"] = ring
     platform.services["access_log"] = writer
-    platform.services["introspector"] = Introspector(
+    platform.services["introspector"] = checker = Introspector(
         platform.db, writer, platform.settings.base_url
     )
     platform.services["oauth_server"] = build_server(platform)
@@ -41,6 +41,7 @@ def install_kitemarks(platform: Platform) -> None:
     platform.services["token_writer"] = tokens = TokenWriter(platform.db)
     platform.on_close.append(writer.close)
     platform.on_close.append(tokens.close)
+    platform.on_close.append(checker.close)
     webhooks.EVENTS.update(WEBHOOK_EVENTS)
     # Kitemark and consent events carry their service id; the release resolver reads it.
     for subject_type in ("kitemark", "consent"):

@@ -28,7 +28,7 @@ from kitemarks.oauth.access_log import AccessLogWriter
 from marketplace.auth import hash_token
 from marketplace.db import Database, utcnow
 from marketplace.guidelines.models import DataApi, Scope
-from marketplace.rawdb import parse_json, parse_timestamp
+from marketplace.rawdb import KeyedReads, parse_json, parse_timestamp
 from marketplace.releases.lifecycle import SERVING_SQL
 
 CACHE_SECONDS = 5.0
@@ -41,11 +41,11 @@ def _table(model: Any) -> sa.Table:
     return table
 
 
-# One indexed read through the driver: the token, its client and release, its consent, and
-# the revocation epoch, all from one snapshot. Timestamps are compared in Python (the row may be
+# One indexed read through the driver by the token's hash (`KeyedReads`: on SQLite, concurrent
+# requests' reads are one statement off the event loop): the token, its client and release, its
+# consent, and the revocation epoch, all from one snapshot. Timestamps are compared in Python (the row may be
 # answered from the cache later), everything else that can end a token is decided here.
-LOOKUP = f"""
-SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.client_id,
+LOOKUP = f"""SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.client_id,
        t.service_id, c.scopes, k.expires_at, k.scopes, k.uses,
        CASE WHEN t.revoked_at IS NULL AND r.status IN {SERVING_SQL}
                  AND (t.consent_id IS NULL OR k.status = 'active')
@@ -54,9 +54,8 @@ SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.
 FROM oauth_tokens t
 JOIN oauth_clients c ON c.client_id = t.client_id
 JOIN releases r ON r.id = c.release_id
-LEFT JOIN consents k ON k.id = t.consent_id
-WHERE t.access_hash = ?
-"""  # noqa: S608 (a fixed list of statuses)
+LEFT JOIN consents k ON k.id = t.consent_id"""  # noqa: S608 (a fixed list of statuses)
+LOOKUP_KEY = "t.access_hash"
 
 
 @functools.lru_cache(maxsize=4096)
@@ -134,6 +133,10 @@ class Introspector:
         # Token rows by access-token hash, as read at the epoch they carry.
         self._tokens: dict[str, TokenView] = {}
         self._purposes: dict[str, dict[str, str]] = {}
+        self._reads = KeyedReads(db.raw, LOOKUP, LOOKUP_KEY)
+
+    async def close(self) -> None:
+        await self._reads.close()
 
     async def authenticate(self, client_id: str, secret: str) -> Caller | None:
         """A registered, enabled data API with that secret (compared in constant time)."""
@@ -190,7 +193,7 @@ class Introspector:
         return purposes
 
     async def _lookup(self, digest: str) -> TokenView | None:
-        raw = await self.db.raw.fetchrow(LOOKUP, (digest,))
+        raw = await self._reads.get(digest)
         if raw is None:
             return None
         view = TokenView.of(raw)

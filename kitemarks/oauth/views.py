@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
+from pydantic_core import to_json
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
@@ -435,7 +436,8 @@ async def introspect(request: Request) -> Response:
             "the access could not be recorded; retry",
             {"Retry-After": "1"},
         )
-    return JSONResponse(answer, headers=NO_STORE)
+    # pydantic-core writes the answer (several times faster than the json module).
+    return Response(to_json(answer), media_type="application/json", headers=NO_STORE)
 
 
 async def revoke(request: Request) -> Response:

@@ -1,19 +1,27 @@
-"""The raw driver's PostgreSQL connections (`marketplace/rawdb.py`, `Connections`): first come,
-first served; reused; never more than the pool size; a connection left unusable is replaced."""
+"""The raw driver (`marketplace/rawdb.py`): a write transaction sees its own writes and a failing
+write undoes the whole transaction (on SQLite the writes are queued and sent with the COMMIT);
+keyed reads answer each caller with its own row (on SQLite, concurrent callers share a
+statement run off the event loop);
+PostgreSQL's connections (`Connections`) are first come, first served, reused, never more than
+the pool size, and one left unusable is replaced."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import sqlite3
 from collections.abc import AsyncIterator
+from typing import Any
 
 import asyncpg
 import pytest
 
-from marketplace.rawdb import Connections, RawReader
+from marketplace import rawdb
+from marketplace.rawdb import Connections, KeyedReads, RawReader
 from marketplace.settings import Settings
 
-pytestmark = pytest.mark.skipif(
+postgresql_only = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
     reason="PostgreSQL's connections: the second CI pass",
 )
@@ -30,12 +38,36 @@ def _pool(reader: RawReader) -> Connections:
     return reader._postgres()
 
 
+async def test_a_transaction_sees_its_own_writes_and_a_failing_write_undoes_them_all(
+    reader: RawReader,
+) -> None:
+    async with reader.transaction() as tx:
+        await tx.executemany("CREATE TABLE rawdb_probe (k integer PRIMARY KEY)", [()])
+    try:
+        async with reader.transaction() as tx:
+            await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(1,), (2,)])
+            assert await tx.fetchval("SELECT count(*) FROM rawdb_probe") == 2
+        with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
+            async with reader.transaction() as tx:
+                await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(3,)])
+                await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(1,)])
+        rows = await reader.fetchall("SELECT k FROM rawdb_probe ORDER BY k", ())
+        assert rows == [(1,), (2,)]  # nothing of the failed transaction, and it is not left open
+        async with reader.transaction() as tx:
+            await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(4,)])
+        assert len(await reader.fetchall("SELECT k FROM rawdb_probe", ())) == 3
+    finally:
+        async with reader.transaction() as tx:
+            await tx.executemany("DROP TABLE rawdb_probe", [()])
+
+
 async def _backend(reader: RawReader) -> int:
     row = await reader.fetchrow("SELECT pg_backend_pid()", ())
     assert row is not None
     return int(row[0])
 
 
+@postgresql_only
 async def test_a_request_that_arrives_later_waits_behind_one_already_waiting(
     settings: Settings,
 ) -> None:
@@ -60,6 +92,7 @@ async def test_a_request_that_arrives_later_waits_behind_one_already_waiting(
     assert order == ["waiting", "newcomer"]
 
 
+@postgresql_only
 async def test_connections_are_reused_and_bounded_by_the_pool_size(reader: RawReader) -> None:
     first = await _backend(reader)
     assert await _backend(reader) == first  # one after another: the same connection
@@ -73,6 +106,7 @@ async def test_connections_are_reused_and_bounded_by_the_pool_size(reader: RawRe
     assert len(set(backends)) == 2  # twenty at once share the pool's two connections
 
 
+@postgresql_only
 async def test_a_refused_statement_keeps_its_connection(reader: RawReader) -> None:
     before = await _backend(reader)
     with pytest.raises(asyncpg.DivisionByZeroError):
@@ -85,6 +119,7 @@ async def test_a_refused_statement_keeps_its_connection(reader: RawReader) -> No
     assert await _backend(reader) == before  # rolled back, then back in the pool
 
 
+@postgresql_only
 async def test_a_cancelled_statement_closes_its_connection(reader: RawReader) -> None:
     before = await _backend(reader)
     task = asyncio.create_task(reader.fetchrow("SELECT pg_sleep(5)", ()))
@@ -97,6 +132,7 @@ async def test_a_cancelled_statement_closes_its_connection(reader: RawReader) ->
     assert after != before
 
 
+@postgresql_only
 async def test_a_connection_the_server_dropped_is_replaced(reader: RawReader) -> None:
     before = await _backend(reader)
     killer = await asyncpg.connect(_pool(reader)._dsn)
@@ -109,6 +145,7 @@ async def test_a_connection_the_server_dropped_is_replaced(reader: RawReader) ->
     assert after != before
 
 
+@postgresql_only
 async def test_a_closed_pool_refuses_and_closes_what_it_held(reader: RawReader) -> None:
     pool = _pool(reader)
     await _backend(reader)
@@ -116,3 +153,40 @@ async def test_a_closed_pool_refuses_and_closes_what_it_held(reader: RawReader) 
     with pytest.raises(RuntimeError, match="closed"):
         async with pool.connection():
             pass
+
+
+async def test_keyed_reads_answer_each_caller_with_its_own_row(
+    reader: RawReader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    statements: list[int] = []
+    real = rawdb._read_batch
+
+    def counted(conn: sqlite3.Connection, sql: str, keys: str) -> list[tuple[Any, ...]]:
+        statements.append(len(json.loads(keys)))
+        return real(conn, sql, keys)
+
+    monkeypatch.setattr(rawdb, "_read_batch", counted)
+    reads = KeyedReads(reader, "SELECT p.k, p.label FROM rawdb_probe p", "p.label")
+    try:
+        with pytest.raises((sqlite3.OperationalError, asyncpg.UndefinedTableError)):
+            await reads.get("one")  # no such table yet: the caller hears of it
+        async with reader.transaction() as tx:
+            await tx.executemany(
+                "CREATE TABLE rawdb_probe (k integer PRIMARY KEY, label text UNIQUE)", [()]
+            )
+            await tx.executemany(
+                "INSERT INTO rawdb_probe (k, label) VALUES (?, ?)",
+                [(n, f"label-{n}") for n in range(100)],
+            )
+        wanted = [f"label-{n}" for n in range(100)] + ["label-7", "missing"]
+        rows = await asyncio.gather(*(reads.get(label) for label in wanted))
+        assert rows[:100] == [(n, f"label-{n}") for n in range(100)]
+        assert rows[100] == (7, "label-7")  # asked twice at once: both callers answered
+        assert rows[101] is None
+        if reader.is_sqlite:
+            # The 102 callers, arriving together, shared one statement for the 101 labels.
+            assert statements[1:] == [101]
+    finally:
+        await reads.close()
+        async with reader.transaction() as tx:
+            await tx.executemany("DROP TABLE IF EXISTS rawdb_probe", [()])
