@@ -8,8 +8,18 @@ from starlette.routing import Route
 from marketplace import errors
 from marketplace.accounts import services as account_services
 from marketplace.accounts.models import Role
+from marketplace.accounts.views import AccountCreate
 from web import sessions
-from web.pages import FormErrors, Visit, page_response, redirect, safe_next, web_route
+from web.pages import (
+    FormErrors,
+    Visit,
+    Wording,
+    page_response,
+    redirect,
+    safe_next,
+    validated,
+    web_route,
+)
 
 
 async def _start_session(visit: Visit, email: str, password: str) -> str:
@@ -61,6 +71,21 @@ async def sign_in(visit: Visit) -> Response:
 
 
 ROLE_CHOICES = {"citizen": Role.CITIZEN, "provider": Role.PROVIDER}
+SIGN_UP_WORDS = {
+    "display_name": Wording(
+        "Enter your name",
+        too_long="Your name must be {max_length} characters or fewer",
+        refused="Enter your name",
+    ),
+    "email": Wording(
+        "Enter your email address",
+        too_long="Your email address must be {max_length} characters or fewer",
+    ),
+    "password": Wording(
+        "Enter a password", too_long="Your password must be {max_length} characters or fewer"
+    ),
+    "role": Wording("Select what you will use GovStore for"),
+}
 
 
 async def register(visit: Visit) -> Response:
@@ -70,26 +95,19 @@ async def register(visit: Visit) -> Response:
         values = {k: visit.field(k) for k in values}
         password = visit.form.get("password")
         password = password if isinstance(password, str) else ""
-        if not values["display_name"]:
-            problems.add("display_name", "Enter your name")
-        elif len(values["display_name"]) > 100:
-            problems.add("display_name", "Your name must be 100 characters or fewer")
-        if not values["email"]:
-            problems.add("email", "Enter your email address")
-        if not password:
-            problems.add("password", "Enter a password")
-        if values["role"] not in ROLE_CHOICES:
-            problems.add("role", "Select what you will use GovStore for")
-        if not problems:
+        account = validated(
+            AccountCreate, {**values, "password": password}, problems, SIGN_UP_WORDS
+        )
+        if account is not None:
             try:
                 async with visit.platform.db.transaction() as session:
                     await account_services.register(
                         visit.platform,
                         session,
-                        email=values["email"],
-                        password=password,
-                        display_name=values["display_name"],
-                        role=ROLE_CHOICES[values["role"]],
+                        email=account.email,
+                        password=account.password,
+                        display_name=account.display_name,
+                        role=ROLE_CHOICES[account.role],
                     )
             except errors.ValidationFailed as exc:
                 for problem in exc.errors:

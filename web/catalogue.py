@@ -11,11 +11,11 @@ from starlette.routing import Route
 
 from catalogue import feedback, search
 from catalogue.models import ComplaintCategory
-from catalogue.views import build_service_page
+from catalogue.views import ComplaintIn, RatingIn, build_service_page
 from marketplace import errors
 from marketplace.accounts.models import Role
 from marketplace.guidelines.models import KitemarkScheme
-from web.pages import FormErrors, Visit, page_response, redirect, web_route
+from web.pages import FormErrors, Visit, Wording, page_response, redirect, validated, web_route
 
 SORTS = {"": "Best match", "rating": "Best rated", "newest": "Newest", "name": "Name"}
 
@@ -97,22 +97,16 @@ async def rate(visit: Visit) -> Response:
     problems = FormErrors()
     if visit.request.method == "POST":
         values = {"stars": visit.field("stars"), "comment": visit.field("comment")}
-        if values["stars"] not in {"1", "2", "3", "4", "5"}:
-            problems.add("stars", "Select how many stars you give the service")
-        if len(values["comment"]) > feedback.COMMENT_MAX:
-            problems.add(
-                "comment", f"Your comment must be {feedback.COMMENT_MAX} characters or fewer"
-            )
-        if not problems:
+        rating = validated(
+            RatingIn,
+            {"stars": values["stars"] or None, "comment": values["comment"] or None},
+            problems,
+            RATING_WORDS,
+        )
+        if rating is not None:
             try:
                 async with visit.platform.db.transaction() as session:
-                    await feedback.rate(
-                        session,
-                        visit.user,
-                        slug,
-                        int(values["stars"]),
-                        values["comment"] or None,
-                    )
+                    await feedback.rate(session, visit.user, slug, rating.stars, rating.comment)
             except errors.ValidationFailed as exc:
                 for problem in exc.errors:
                     problems.add("comment", problem.detail[:1].upper() + problem.detail[1:])
@@ -128,6 +122,22 @@ async def rate(visit: Visit) -> Response:
         errors=problems,
     )
 
+
+RATING_WORDS = {
+    "stars": Wording("Select how many stars you give the service"),
+    "comment": Wording(
+        "Enter your comment", too_long="Your comment must be {max_length} characters or fewer"
+    ),
+}
+COMPLAINT_MIN = 10
+COMPLAINT_WORDS = {
+    "category": Wording("Select what your complaint is about"),
+    "description": Wording(
+        f"Say what went wrong in at least {COMPLAINT_MIN} characters",
+        too_long="Your complaint must be {max_length} characters or fewer",
+        refused="Your complaint must not contain control characters",
+    ),
+}
 
 COMPLAINT_CATEGORIES = {
     ComplaintCategory.DATA_MISUSE: "My data was misused",
@@ -148,15 +158,11 @@ async def complain(visit: Visit) -> Response:
     problems = FormErrors()
     if visit.request.method == "POST":
         values = {"category": visit.field("category"), "description": visit.field("description")}
-        if values["category"] not in {c.value for c in ComplaintCategory}:
-            problems.add("category", "Select what your complaint is about")
-        if len(values["description"]) < 10:
-            problems.add("description", "Say what went wrong in at least 10 characters")
-        elif len(values["description"]) > 5000:
-            problems.add("description", "Your complaint must be 5000 characters or fewer")
-        elif any(ord(c) < 32 and c not in "\r\n\t" for c in values["description"]):
-            problems.add("description", "Your complaint must not contain control characters")
-        if not problems:
+        complaint = validated(ComplaintIn, values, problems, COMPLAINT_WORDS)
+        # The page asks a person for a little more than the API asks a program for.
+        if len(values["description"]) < COMPLAINT_MIN:
+            problems.add("description", COMPLAINT_WORDS["description"].missing)
+        if complaint is not None and not problems:
             settings = visit.platform.settings
             try:
                 async with visit.platform.db.transaction() as session:
@@ -164,8 +170,8 @@ async def complain(visit: Visit) -> Response:
                         session,
                         visit.user,
                         slug,
-                        ComplaintCategory(values["category"]),
-                        values["description"],
+                        complaint.category,
+                        complaint.description,
                         threshold=settings.complaint_review_threshold,
                         window_days=settings.complaint_review_window_days,
                     )

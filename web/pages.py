@@ -6,9 +6,11 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -99,6 +101,61 @@ class FormErrors:
     def message(self, field_id: str) -> dict[str, str] | None:
         text = self.by_field.get(field_id)
         return {"text": text} if text else None
+
+
+@dataclass(frozen=True)
+class Wording:
+    """A form field's messages in the page's words (GOV.UK style). The rules themselves come from
+    the API's input model (`validated`), so a limit changed there is the page's limit too."""
+
+    missing: str  # empty, not chosen, or not one of the choices
+    too_long: str = ""  # "Your comment must be {max_length} characters or fewer"
+    refused: str = ""  # the model's pattern refused it (control characters, only spaces)
+    too_short: str = ""  # "The reason must be at least {min_length} characters"
+
+    def message(self, error: ErrorDetails) -> str:
+        ctx = error.get("ctx") or {}
+        if error.get("input") in ("", None):
+            return self.missing
+        if error["type"] == "string_too_long" and self.too_long:
+            return self.too_long.format(max_length=ctx.get("max_length"))
+        if error["type"] == "string_too_short" and self.too_short:
+            return self.too_short.format(min_length=ctx.get("min_length"))
+        if error["type"] == "string_pattern_mismatch" and self.refused:
+            return self.refused
+        return self.missing
+
+
+Model = TypeVar("Model", bound=BaseModel)
+# Where an error of the model is shown: the form field's id and its wording, from the error's
+# location in the model (("findings", 2, "note"), say); None for the message pydantic gives.
+Placement = Callable[[tuple[int | str, ...]], tuple[str, Wording] | None]
+
+
+def validated(
+    model: type[Model],
+    values: dict[str, Any],
+    problems: FormErrors,
+    wording: dict[str, Wording] | Placement,
+) -> Model | None:
+    """The form's values through the API's own input model, or None with each field's problem
+    added to `problems` (the first per field) in the page's words. `wording` names the fields
+    by the model's top-level names, or places nested errors itself."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            name = str(loc[0]) if loc else ""
+            if callable(wording):
+                placed = wording(loc)
+            else:
+                placed = (name, wording[name]) if name in wording else None
+            if placed is None:
+                problems.add(name, error["msg"])
+            else:
+                problems.add(placed[0], placed[1].message(error))
+        return None
 
 
 def navigation(visit: Visit) -> list[dict[str, Any]]:

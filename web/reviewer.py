@@ -22,7 +22,16 @@ from marketplace.releases.models import Release
 from review import services as review
 from review import views as review_views
 from review.models import FindingResult, Outcome
-from web.pages import FormErrors, Visit, page_response, redirect, web_route
+from web.pages import (
+    FormErrors,
+    Placement,
+    Visit,
+    Wording,
+    page_response,
+    redirect,
+    validated,
+    web_route,
+)
 
 OUTCOMES = {
     Outcome.APPROVE: "Approve",
@@ -167,6 +176,29 @@ def _pointer_field(pointer: str, guidelines: list[Guideline]) -> str:
     return {"kitemarks": "kitemarks", "scopes": "scopes", "note": "note"}.get(parts[0], "outcome")
 
 
+def _decision_placement(guidelines: list[Guideline]) -> Placement:
+    """Where the decision form shows each of `DecisionIn`'s errors, and in which words."""
+
+    def place(loc: tuple[int | str, ...]) -> tuple[str, Wording] | None:
+        if loc[:1] == ("findings",) and len(loc) >= 3 and isinstance(loc[1], int):
+            code = guidelines[loc[1]].code if loc[1] < len(guidelines) else ""
+            if loc[2] == "note":
+                return f"note-{code}", Wording(
+                    f"Enter a note on {code}",
+                    too_long=f"The note on {code} must be {{max_length}} characters or fewer",
+                )
+            return f"finding-{code}", Wording(f"Select a finding for {code}")
+        if loc[:1] in (("kitemarks",), ("scopes",)):
+            return str(loc[0]), Wording(f"Choose the {loc[0]} to grant from the list")
+        if loc[:1] == ("note",):
+            return "note", Wording(
+                "Enter a note", too_long="The note must be {max_length} characters or fewer"
+            )
+        return "outcome", Wording("Select a decision")
+
+    return place
+
+
 async def decide(visit: Visit) -> Response:
     release_id = visit.request.path_params["release_id"]
     context = await _review_context(visit, release_id)
@@ -186,34 +218,36 @@ async def decide(visit: Visit) -> Response:
         "finding_notes": notes,
     }
     problems = FormErrors()
-    if outcome_value not in {o.value for o in Outcome}:
-        problems.add("outcome", "Select a decision")
-    for g in guidelines:
-        if results[g.code] not in {r.value for r in FindingResult}:
-            problems.add(f"finding-{g.code}", f"Select a finding for {g.code}")
-        elif len(notes[g.code]) > 2000:
-            problems.add(f"note-{g.code}", f"The note on {g.code} must be 2000 characters or fewer")
-    if len(note) > 5000:
-        problems.add("note", "The note must be 5000 characters or fewer")
-    if not problems:
-        outcome = Outcome(outcome_value)
-        approving = outcome is Outcome.APPROVE
+    decision = validated(
+        review_views.DecisionIn,
+        {
+            "outcome": outcome_value or None,
+            "findings": [
+                {"code": g.code, "result": results[g.code] or None, "note": notes[g.code] or None}
+                for g in guidelines
+            ],
+            "kitemarks": kitemarks,
+            "scopes": scopes,
+            "note": note or None,
+        },
+        problems,
+        _decision_placement(guidelines),
+    )
+    if decision is not None:
+        approving = decision.outcome is Outcome.APPROVE
         try:
             async with visit.platform.db.transaction() as session:
                 await review.decide(
                     session,
                     visit.user,
                     release_id,
-                    outcome=outcome,
+                    outcome=decision.outcome,
                     findings=[
-                        review.FindingInput(
-                            g.code, FindingResult(results[g.code]), notes[g.code] or None
-                        )
-                        for g in guidelines
+                        review.FindingInput(f.code, f.result, f.note) for f in decision.findings
                     ],
-                    kitemarks=kitemarks if approving else [],
-                    scopes=scopes if approving else [],
-                    note=note or None,
+                    kitemarks=decision.kitemarks if approving else [],
+                    scopes=decision.scopes if approving else [],
+                    note=decision.note,
                     on_approved=visit.platform.on_approval,
                 )
         except errors.ValidationFailed as exc:
@@ -233,24 +267,45 @@ async def decide(visit: Visit) -> Response:
     )
 
 
+def _second_approval_placement(loc: tuple[int | str, ...]) -> tuple[str, Wording]:
+    if loc[:1] == ("note",):
+        return "second_note", Wording(
+            "Say why you do not agree", too_long="The note must be {max_length} characters or fewer"
+        )
+    return "second_outcome", Wording("Select whether you agree")
+
+
+_SECOND_APPROVAL_PLACEMENT: Placement = _second_approval_placement
+_REASON_WORDS = Wording(
+    "Give a reason for the change",
+    too_long="The reason must be {max_length} characters or fewer",
+    too_short="The reason must be at least {min_length} characters",
+    refused="Give a reason for the change",
+)
+
+
 async def second_approval(visit: Visit) -> Response:
     release_id = visit.request.path_params["release_id"]
     problems = FormErrors()
     outcome = visit.field("second_outcome")
     note = visit.field("second_note")
-    if outcome not in {o.value for o in Outcome}:
-        problems.add("second_outcome", "Select whether you agree")
-    elif outcome != Outcome.APPROVE.value and not note:
+    approval = validated(
+        review_views.SecondApprovalIn,
+        {"outcome": outcome or None, "note": note or None},
+        problems,
+        _SECOND_APPROVAL_PLACEMENT,
+    )
+    if approval is not None and approval.outcome is not Outcome.APPROVE and not note:
         problems.add("second_note", "Say why you do not agree")
-    if not problems:
+    if approval is not None and not problems:
         try:
             async with visit.platform.db.transaction() as session:
                 await review.second_approval(
                     session,
                     visit.user,
                     release_id,
-                    outcome=Outcome(outcome),
-                    note=note or None,
+                    outcome=approval.outcome,
+                    note=approval.note,
                     on_approved=visit.platform.on_approval,
                 )
         except errors.ValidationFailed as exc:
@@ -282,8 +337,12 @@ async def change_kitemark(visit: Visit) -> Response:
     problems = FormErrors()
     if action not in {"suspend", "revoke"}:
         problems.add(f"action-{kitemark_id}", "Select suspend or revoke")
-    if not 3 <= len(reason) <= 500:
-        problems.add(f"reason-{kitemark_id}", "Give a reason of 3 to 500 characters")
+    validated(
+        kitemark_views.ReasonIn,
+        {"reason": reason},
+        problems,
+        lambda _loc: (f"reason-{kitemark_id}", _REASON_WORDS),
+    )
     if not problems:
         async with visit.platform.db.transaction() as session:
             grant = await grants.change_kitemark(session, visit.user, kitemark_id, action, reason)

@@ -43,6 +43,26 @@ async def test_register_keeps_what_was_typed_and_says_what_to_fix(visitor: Visit
         {"display_name": "", "email": "ann@example.com", "password": "x", "role": "admin"},
     )
     assert "Enter your name" in r.text and "Select what you will use GovStore for" in r.text
+    # The limits are the API's own (AccountCreate), in the page's words.
+    r = await visitor.submit(
+        "/register",
+        "/register",
+        {
+            "display_name": "A" * 101,
+            "email": "a" * 250 + "@example.com",
+            "password": "correct horse battery staple",
+            "role": "citizen",
+        },
+    )
+    assert r.status_code == 400
+    assert "Your name must be 100 characters or fewer" in r.text
+    assert "Your email address must be 254 characters or fewer" in r.text
+    r = await visitor.submit(
+        "/register",
+        "/register",
+        {"display_name": "   ", "email": "ann@example.com", "password": "x", "role": "citizen"},
+    )
+    assert r.status_code == 400 and "Enter your name" in r.text
 
 
 async def test_register_signs_the_new_citizen_in(visitor: Visitor) -> None:

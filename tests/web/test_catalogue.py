@@ -101,6 +101,8 @@ async def test_complaint_form_errors_then_sent(demo: None, make_visitor: MakeVis
     assert "at least 10 characters" in r.text and ">bad</textarea>" in r.text
     r = await sam.submit(page, page, {"category": "privacy", "description": "bell \x07 in here"})
     assert r.status_code == 400 and "control characters" in r.text
+    r = await sam.submit(page, page, {"category": "privacy", "description": "x" * 5001})
+    assert r.status_code == 400 and "Your complaint must be 5000 characters or fewer" in r.text
     r = await sam.submit(
         page, page, {"category": "privacy", "description": "It asked for more than it said."}
     )

@@ -53,6 +53,23 @@ async def test_claim_decide_with_errors_kept_then_approve(
     )
     assert r.status_code == 400 and "Select a decision" in r.text
     assert ">Checked by hand.</textarea>" in r.text
+    # The API's limits (DecisionIn), in the form's words, on the field they are about.
+    r = await amara.submit(
+        page,
+        f"{page}/decision",
+        {
+            **findings,
+            f"finding-{codes[1]}": "",
+            f"note-{codes[0]}": "n" * 2001,
+            "outcome": "reject",
+            "note": "n" * 5001,
+        },
+    )
+    assert r.status_code == 400
+    assert f"The note on {codes[0]} must be 2000 characters or fewer" in r.text
+    assert f'href="#note-{codes[0]}"' in r.text
+    assert f"Select a finding for {codes[1]}" in r.text
+    assert "The note must be 5000 characters or fewer" in r.text
     # Approving with a failed blocking guideline: the service's rule, shown on the form.
     r = await amara.submit(
         page,
@@ -135,6 +152,15 @@ async def test_suspend_a_kitemark_with_a_reason(demo: None, make_visitor: MakeVi
     action = f"/review/kitemarks/{kitemark_id}"
     r = await amara.submit(page, action, {"release_id": release_id, "action": "suspend"})
     assert r.status_code == 400 and "Give a reason" in r.text
+    # The API's limits (ReasonIn), in the form's words.
+    r = await amara.submit(
+        page, action, {"release_id": release_id, "action": "suspend", "reason": "ok"}
+    )
+    assert r.status_code == 400 and "The reason must be at least 3 characters" in r.text
+    r = await amara.submit(
+        page, action, {"release_id": release_id, "action": "suspend", "reason": "r" * 501}
+    )
+    assert r.status_code == 400 and "The reason must be 500 characters or fewer" in r.text
     r = await amara.submit(
         page,
         action,
