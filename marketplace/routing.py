@@ -42,6 +42,29 @@ LATENCY = Histogram(
     "govstore_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
 )
 
+
+class RouteMetrics:
+    """The request count and latency of one route, with the metrics' children looked up once per
+    method and status (a lookup takes a lock on every request)."""
+
+    def __init__(self, route: str) -> None:
+        self.route = route
+        self._latency: dict[str, Any] = {}
+        self._counts: dict[tuple[str, int], Any] = {}
+
+    def record(self, method: str, status: int, seconds: float) -> None:
+        latency = self._latency.get(method)
+        if latency is None:
+            latency = self._latency[method] = LATENCY.labels(method, self.route)
+        latency.observe(seconds)
+        counter = self._counts.get((method, status))
+        if counter is None:
+            counter = self._counts[(method, status)] = REQUESTS.labels(
+                method, self.route, str(status)
+            )
+        counter.inc()
+
+
 Handler = Callable[..., Awaitable[Any]]
 _INJECTED = {"request", "session", "principal", "body", "query", "platform"}
 
@@ -473,9 +496,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
             return from_domain_error(exc)
 
     runner = run_raw if op.raw else run
-    # The metrics' children for this route, looked up once (a lookup takes a lock per request).
-    latency = LATENCY.labels(op.method, route_label)
-    counters: dict[int, Any] = {}
+    metrics = RouteMetrics(route_label)
 
     async def handle(request: Request) -> Response:
         started = time.perf_counter()
@@ -484,12 +505,7 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         except Exception:
             logger.exception("unhandled error in %s %s", op.method, route_label)
             response = internal_error()
-        latency.observe(time.perf_counter() - started)
-        status = response.status_code
-        counter = counters.get(status)
-        if counter is None:
-            counter = counters[status] = REQUESTS.labels(op.method, route_label, str(status))
-        counter.inc()
+        metrics.record(op.method, response.status_code, time.perf_counter() - started)
         return response
 
     handle.__name__ = op.operation_id

@@ -7,6 +7,7 @@ answers), as OAuth clients expect, rather than problem documents.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -39,6 +40,7 @@ from marketplace.db import run_after_commit, utcnow
 from marketplace.organisations.models import Organisation
 from marketplace.platform import Platform
 from marketplace.releases.models import Release, Service
+from marketplace.routing import RouteMetrics
 
 logger = logging.getLogger("govstore.oauth")
 
@@ -488,8 +490,10 @@ def metadata(base_url: str) -> dict[str, Any]:
     }
 
 
-def _guarded(handler: Any) -> Any:
-    async def run(request: Request) -> Response:
+def _guarded(handler: Any, path: str) -> Any:
+    metrics = RouteMetrics(path)
+
+    async def answer(request: Request) -> Response:
         platform: Platform = request.app.state.platform
         declared = request.headers.get("content-length", "0")
         if not declared.isdigit() or int(declared) > platform.settings.max_body_bytes:
@@ -508,21 +512,30 @@ def _guarded(handler: Any) -> Any:
 
             return from_domain_error(exc)
 
+    async def run(request: Request) -> Response:
+        started = time.perf_counter()
+        status = 500  # unless an answer comes back: the error handler will answer 500
+        try:
+            response = await answer(request)
+            status = response.status_code
+            return response
+        finally:
+            metrics.record(request.method, status, time.perf_counter() - started)
+
     run.__name__ = handler.__name__
     return run
 
 
+def _route(path: str, handler: Any, methods: list[str]) -> Route:
+    return Route(path, _guarded(handler, path), methods=methods, include_in_schema=False)
+
+
 def oauth_routes() -> list[Route]:
     return [
-        Route(
-            "/oauth/authorize",
-            _guarded(authorize),
-            methods=["GET", "POST"],
-            include_in_schema=False,
-        ),
-        Route("/oauth/token", _guarded(token), methods=["POST"], include_in_schema=False),
-        Route("/oauth/introspect", _guarded(introspect), methods=["POST"], include_in_schema=False),
-        Route("/oauth/revoke", _guarded(revoke), methods=["POST"], include_in_schema=False),
+        _route("/oauth/authorize", authorize, ["GET", "POST"]),
+        _route("/oauth/token", token, ["POST"]),
+        _route("/oauth/introspect", introspect, ["POST"]),
+        _route("/oauth/revoke", revoke, ["POST"]),
     ]
 
 

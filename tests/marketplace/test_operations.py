@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -50,6 +51,28 @@ async def test_metrics_count_requests_by_route(client: httpx.AsyncClient) -> Non
     r = await client.get("/metrics")
     assert r.status_code == 200
     assert 'govstore_http_requests_total{method="GET",route="/v1/scopes",status="200"}' in r.text
+
+
+async def test_metrics_count_the_oauth_endpoints(client: httpx.AsyncClient) -> None:
+    # The figures are the process's: other tests may have counted some already.
+    line = 'govstore_http_requests_total{method="POST",route="/oauth/introspect",status="401"}'
+
+    async def count() -> float:
+        found = re.search(re.escape(line) + r" (\S+)", (await client.get("/metrics")).text)
+        return float(found.group(1)) if found else 0.0
+
+    before = await count()
+    r = await client.post("/oauth/introspect", data={"token": "anything"})
+    assert r.status_code == 401  # no data API credentials
+    r = await client.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert r.status_code in (400, 401)
+    assert await count() == before + 1
+    after = (await client.get("/metrics")).text
+    assert f'route="/oauth/token",status="{r.status_code}"' in after
+    assert (
+        'govstore_http_request_duration_seconds_count{method="POST",route="/oauth/introspect"}'
+        in after
+    )
 
 
 async def test_openapi_served_matches_code(client: httpx.AsyncClient) -> None:
