@@ -43,10 +43,11 @@ def _table(model: Any) -> sa.Table:
 
 # One indexed read through the driver by the token's hash (`KeyedReads`: on SQLite, concurrent
 # requests' reads are one statement off the event loop): the token, its client and release, its
-# consent, and the revocation epoch, all from one snapshot. Timestamps are compared in Python (the row may be
-# answered from the cache later), everything else that can end a token is decided here.
-LOOKUP = f"""SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id, t.client_id,
-       t.service_id, c.scopes, k.expires_at, k.scopes, k.uses,
+# consent, and the revocation epoch, all from one snapshot. Timestamps are compared in Python
+# (the row may be answered from the cache later); everything else that can end a token is
+# decided here.
+LOOKUP = f"""SELECT t.id, t.scopes, t.expires_at, t.issued_at, t.account_id, t.consent_id,
+       t.client_id, t.service_id, c.scopes, k.expires_at, k.scopes, k.uses,
        CASE WHEN t.revoked_at IS NULL AND r.status IN {SERVING_SQL}
                  AND (t.consent_id IS NULL OR k.status = 'active')
             THEN 1 ELSE 0 END,
