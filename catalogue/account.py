@@ -148,14 +148,14 @@ async def access_log_page(
     rows = await reader.fetchall(sql, params)
     lines = []
     for row in rows[:limit]:
-        (event_id, at, uses, purpose_description, scope, tier, purpose, api_id, case, consent_id,
-         service_id, slug, name, api_name, data_owner) = row  # fmt: skip
+        # The third column is the consent's data uses on SQLite, the scope's title on PostgreSQL.
+        (event_id, at, uses_or_title, purpose_description, scope, tier, purpose, api_id, case,
+         consent_id, service_id, slug, name, api_name, data_owner) = row  # fmt: skip
+        title = uses_or_title
         if sqlite:
             at = _stored_iso(at)
-            use = _uses_by_scope(uses).get(scope, {})
+            use = _uses_by_scope(uses_or_title).get(scope, {})
             title, purpose_description = use.get("title"), use.get("purpose_description")
-        else:
-            title = uses
         lines.append(
             {
                 "id": str(event_id),

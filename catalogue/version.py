@@ -21,9 +21,9 @@ import weakref
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
-from marketplace.rawdb import RawReader
+from marketplace.batching import stop_task
+from marketplace.rawdb import RawReader, asyncpg_dsn
 
 logger = logging.getLogger("govstore.catalogue")
 
@@ -82,11 +82,8 @@ class VersionWatch:
             self._task = asyncio.create_task(self._keep_listening(), name="catalogue-version")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def _dropped(self, *_: Any) -> None:
         self._listening = False
@@ -97,7 +94,7 @@ class VersionWatch:
         import asyncpg
 
         assert self._url is not None
-        dsn = make_url(self._url).set(drivername="postgresql").render_as_string(hide_password=False)
+        dsn = asyncpg_dsn(self._url)
         failures = 0
         while True:
             conn = None

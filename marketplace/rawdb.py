@@ -4,15 +4,13 @@ Measured on these machines, a point read through the async ORM costs more than t
 request; through the driver it costs a few tens of microseconds. On SQLite the read runs in the
 event loop's own thread on a read-only connection (an indexed lookup in WAL mode does not wait
 on writers); on PostgreSQL it goes through a small pool of asyncpg connections of its own
-(`Connections`). Callers write portable
-SQL with `?` placeholders and get plain tuples back: JSON columns as text, timestamps as the
-engine gives them (compare them in SQL).
+(`Connections`). Callers write portable SQL with `?` placeholders and get plain tuples back:
+JSON columns as text, timestamps as the engine gives them (compare them in SQL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import sqlite3
@@ -23,9 +21,28 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from marketplace.batching import Batches
+
 _PLACEHOLDER = re.compile(r"\?")
 # Reads through a memory map rather than a system call per page.
 SQLITE_MMAP_BYTES = 268_435_456
+
+
+def asyncpg_dsn(url: str) -> str:
+    """A SQLAlchemy database URL (`postgresql+asyncpg://…`) as asyncpg's own DSN."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def sqlite_reader(url: str, cache_kib: int) -> sqlite3.Connection:
+    """A read-only connection for hot lookups, usable from any thread: they land anywhere in
+    large tables, so pages stay in memory (`cache_kib` of cache and the memory map)."""
+    conn = sqlite3.connect(
+        make_url(url).database or "", check_same_thread=False, isolation_level=None
+    )
+    for pragma in ("query_only=ON", "busy_timeout=5000", f"cache_size=-{cache_kib}"):
+        conn.execute(f"PRAGMA {pragma}")
+    conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
+    return conn
 
 
 # A cursor must be closed in the thread that used it. Returned through `to_thread`, its last
@@ -189,21 +206,12 @@ class RawReader:
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
-            path = make_url(self.url).database or ""
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA query_only=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
-            # Hot lookups land anywhere in large tables: keep pages in memory (64 MiB of cache,
-            # and reads through a memory map rather than a system call per page).
-            conn.execute("PRAGMA cache_size=-65536")
-            conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-            self._sqlite = conn
+            self._sqlite = sqlite_reader(self.url, cache_kib=65536)
         return self._sqlite
 
     def _postgres(self) -> Connections:
         if self._pool is None:
-            dsn = make_url(self.url).set(drivername="postgresql")
-            self._pool = Connections(dsn.render_as_string(hide_password=False), self.pool_size)
+            self._pool = Connections(asyncpg_dsn(self.url), self.pool_size)
         return self._pool
 
     def timestamp(self, moment: datetime | None) -> Any:
@@ -308,7 +316,7 @@ def _read_batch(conn: sqlite3.Connection, sql: str, keys: str) -> list[tuple[Any
     return rows
 
 
-class KeyedReads:
+class KeyedReads(Batches[str, tuple[Any, ...] | None]):
     """Point reads by a unique key, for a hot path: `get(key)` is the row `SELECT … WHERE key = ?`
     gives, or None.
 
@@ -321,73 +329,40 @@ class KeyedReads:
     goes through the pool (the loop never waits on it there).
     """
 
-    max_batch = 500
+    max_batch = 500  # keys per statement
 
     def __init__(self, reader: RawReader, select: str, key: str) -> None:
         if not select.startswith("SELECT "):
             raise ValueError("a keyed read is a SELECT statement without its WHERE clause")
+        super().__init__()
         self._reader = reader
         self._single = f"{select} WHERE {key} = ?"
         # The caller's fixed text; the keys are one parameter.
         columns = select[len("SELECT ") :]
         where = f"{key} IN (SELECT value FROM json_each(?))"  # noqa: S608
         self._batch = f"SELECT {key}, {columns} WHERE {where}"
-        self._waiting: dict[str, list[asyncio.Future[tuple[Any, ...] | None]]] = {}
-        self._wakeup = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self._conn: sqlite3.Connection | None = None
 
     async def get(self, key: str) -> tuple[Any, ...] | None:
         if not self._reader.is_sqlite:
             return await self._reader.fetchrow(self._single, (key,))
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done():
-            self._task = loop.create_task(self._run())
-        future: asyncio.Future[tuple[Any, ...] | None] = loop.create_future()
-        self._waiting.setdefault(key, []).append(future)
-        self._wakeup.set()
-        return await future
+        return await self.submit(key)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            path = make_url(self._reader.url).database or ""
-            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            for pragma in ("query_only=ON", "busy_timeout=5000", "cache_size=-16384"):
-                conn.execute(f"PRAGMA {pragma}")
-            conn.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
-            self._conn = conn
+            self._conn = sqlite_reader(self._reader.url, cache_kib=16384)
         return self._conn
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._waiting:
-                keys = list(self._waiting)[: self.max_batch]
-                batch = {key: self._waiting.pop(key) for key in keys}
-                try:
-                    rows = await asyncio.to_thread(
-                        _read_batch, self._connection(), self._batch, json.dumps(keys)
-                    )
-                except Exception as exc:  # every waiter hears of it; the reader carries on
-                    for futures in batch.values():
-                        for future in futures:
-                            if not future.done():
-                                future.set_exception(exc)
-                    continue
-                found = {row[0]: row[1:] for row in rows}
-                for key, futures in batch.items():
-                    row = found.get(key)
-                    for future in futures:
-                        if not future.done():
-                            future.set_result(row)
+    async def run_batch(self, items: list[str]) -> list[tuple[Any, ...] | None]:
+        keys = list(dict.fromkeys(items))  # a key asked for twice at once is read once
+        rows = await asyncio.to_thread(
+            _read_batch, self._connection(), self._batch, json.dumps(keys)
+        )
+        found = {row[0]: row[1:] for row in rows}
+        return [found.get(key) for key in items]
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().close()
         if self._conn is not None:
             self._conn.close()
             self._conn = None

@@ -275,7 +275,6 @@ def _second_approval_placement(loc: tuple[int | str, ...]) -> tuple[str, Wording
     return "second_outcome", Wording("Select whether you agree")
 
 
-_SECOND_APPROVAL_PLACEMENT: Placement = _second_approval_placement
 _REASON_WORDS = Wording(
     "Give a reason for the change",
     too_long="The reason must be {max_length} characters or fewer",
@@ -293,7 +292,7 @@ async def second_approval(visit: Visit) -> Response:
         review_views.SecondApprovalIn,
         {"outcome": outcome or None, "note": note or None},
         problems,
-        _SECOND_APPROVAL_PLACEMENT,
+        _second_approval_placement,
     )
     if approval is not None and approval.outcome is not Outcome.APPROVE and not note:
         problems.add("second_note", "Say why you do not agree")
