@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import logging
 import secrets
@@ -33,6 +34,27 @@ def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+# Collect the youngest generation after this many new container objects (Python's default is 700).
+GC_THRESHOLD = (20_000, 20, 20)
+
+
+def settle_heap() -> None:
+    """Keep the cyclic garbage collector's full passes short in a long-running server.
+
+    With the default thresholds, objects that live through a request (64 at a time under load)
+    reach the oldest generation within milliseconds, so a full collection ran about once a second
+    and stopped the event loop for 70-90 ms each time, walking every module, class and function
+    loaded at start-up as well (measured under the OAuth benchmark: the 99th percentile of
+    introspection was 4x its median). So: everything alive once the application is built is moved
+    out of the collector's sight for good (`gc.freeze`: it lives as long as the process), and the
+    youngest generation is collected less often, so short-lived objects are freed by reference
+    counting before a collection can promote them.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -40,8 +62,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from marketplace.migrate import upgrade
 
     upgrade(settings)
+    app = create_app(settings)
+    settle_heap()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         log_level=settings.log_level.lower(),

@@ -129,3 +129,35 @@ def test_openapi_check(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> 
         handle.write("{}")
     assert cli.main(["openapi", "--check", "--output", stale]) == 1
     assert "stale" in capsys.readouterr().err
+
+
+def test_serve_settles_the_heap_before_serving(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`marketplace serve` hides what start-up built from the cyclic collector and collects the
+    youngest generation less often (long full collections stalled the event loop), and does so
+    before the server starts."""
+    import gc
+    import types
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+
+    def fake_run(app: object, **_: object) -> None:
+        seen["frozen"] = gc.get_freeze_count()
+        seen["threshold"] = gc.get_threshold()
+        seen["app"] = app
+
+    threshold = gc.get_threshold()
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    gc.unfreeze()
+    try:
+        args = types.SimpleNamespace(host="127.0.0.1", port=0, proxy_headers=False)
+        assert cli.cmd_serve(get_settings(), args) == 0  # type: ignore[arg-type]
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+    assert seen["app"] is not None
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
+    assert seen["threshold"] == cli.GC_THRESHOLD
