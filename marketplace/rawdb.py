@@ -1,19 +1,22 @@
-"""Hot-path reads through the database driver itself: no ORM, no greenlet, no thread hop.
+"""Hot paths through the database driver itself: no ORM, no greenlet, no thread hop.
 
 Measured on these machines, a point read through the async ORM costs more than the rest of a
 request; through the driver it costs a few tens of microseconds. On SQLite the read runs in the
 event loop's own thread on a read-only connection (an indexed lookup in WAL mode does not wait
-on writers); on PostgreSQL it goes through a small pool of asyncpg connections of its own
-(`Connections`). Callers write portable SQL with `?` placeholders and get plain tuples back:
-JSON columns as text, timestamps as the engine gives them (compare them in SQL).
+on writers), and so do the batched writes of a group commit (`RawReader.transaction`); on
+PostgreSQL they go through a small pool of asyncpg connections of its own (`Connections`).
+Callers write portable SQL with `?` placeholders and get plain tuples back: JSON columns as
+text, timestamps as the engine gives them (compare them in SQL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -22,6 +25,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from marketplace.batching import Batches
+
+logger = logging.getLogger("govstore.rawdb")
 
 _PLACEHOLDER = re.compile(r"\?")
 # Reads through a memory map rather than a system call per page.
@@ -45,31 +50,17 @@ def sqlite_reader(url: str, cache_kib: int) -> sqlite3.Connection:
     return conn
 
 
-# A cursor must be closed in the thread that used it. Returned through `to_thread`, its last
-# reference can drop in another executor thread while the next statement runs, and sqlite3's
-# shared statement cache then fails with "bad parameter or other API misuse" (seen under
-# sustained batched writes).
-def _run_sqlite(
-    conn: sqlite3.Connection,
-    first: str | None,
-    writes: list[tuple[str, list[tuple[Any, ...]]]],
-    query: tuple[str, tuple[Any, ...]] | None,
-    then: str | None,
-) -> list[tuple[Any, ...]]:
-    """In a worker thread: BEGIN if it is still to come, the queued writes, then a query or a
-    final statement (COMMIT)."""
-    if first is not None:
-        conn.execute(first).close()
-    for sql, rows in writes:
-        conn.executemany(sql, rows).close()
-    rows_read: list[tuple[Any, ...]] = []
-    if query is not None:
-        cursor = conn.execute(*query)
-        rows_read = [tuple(r) for r in cursor.fetchall()]
-        cursor.close()
-    if then is not None:
-        conn.execute(then).close()
-    return rows_read
+BUSY_TIMEOUT_MS = 5000
+
+
+def _begin_waiting(conn: sqlite3.Connection) -> None:
+    """In a worker thread: BEGIN IMMEDIATE, waiting up to `BUSY_TIMEOUT_MS` for another process
+    to let go of the database's write lock."""
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}").close()
+    try:
+        conn.execute("BEGIN IMMEDIATE").close()
+    finally:
+        conn.execute("PRAGMA busy_timeout=0").close()
 
 
 def _rollback(conn: sqlite3.Connection) -> None:
@@ -77,23 +68,20 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK").close()
 
 
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
 class RawTransaction:
     """Statements in one write transaction, through the driver (see `RawReader.transaction`).
 
     Parameters are plain values; `timestamp` and `json` put datetimes and JSON in the form the
     engine stores them (SQLite: naive UTC text in SQLAlchemy's format, and JSON text).
-
-    On SQLite, BEGIN and the writes are queued and sent to the worker thread with the next read
-    or with the COMMIT, so a batch costs a hand-off per read plus one, not one per statement (a
-    hand-off waits for its turn in a busy event loop). A failing write therefore raises there,
-    and the transaction rolls back as for any failure inside it.
     """
 
-    def __init__(self, reader: RawReader, conn: Any, begin: str | None = None) -> None:
+    def __init__(self, reader: RawReader, conn: Any) -> None:
         self._reader = reader
         self._conn = conn
-        self._begin = begin
-        self._writes: list[tuple[str, list[tuple[Any, ...]]]] = []
 
     def timestamp(self, moment: datetime | None) -> Any:
         return self._reader.timestamp(moment)
@@ -102,16 +90,12 @@ class RawTransaction:
     def json(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
-    async def _send(
-        self, query: tuple[str, tuple[Any, ...]] | None, then: str | None = None
-    ) -> list[tuple[Any, ...]]:
-        begin, self._begin = self._begin, None
-        writes, self._writes = self._writes, []
-        return await asyncio.to_thread(_run_sqlite, self._conn, begin, writes, query, then)
-
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if self._reader.is_sqlite:
-            return await self._send((sql, tuple(params)))
+            cursor = self._conn.execute(sql, tuple(params))
+            rows = [tuple(r) for r in cursor.fetchall()]
+            cursor.close()
+            return rows
         return [tuple(r) for r in await self._conn.fetch(self._reader._numbered(sql), *params)]
 
     async def fetchval(self, sql: str, params: Sequence[Any] = ()) -> Any:
@@ -122,7 +106,7 @@ class RawTransaction:
         if not rows:
             return
         if self._reader.is_sqlite:
-            self._writes.append((sql, [tuple(r) for r in rows]))
+            self._conn.executemany(sql, [tuple(r) for r in rows]).close()
         else:
             await self._conn.executemany(self._reader._numbered(sql), [tuple(r) for r in rows])
 
@@ -203,6 +187,8 @@ class RawReader:
         self._writer: sqlite3.Connection | None = None
         self._pool: Connections | None = None
         self._statements: dict[str, str] = {}
+        self._waiting: asyncio.Future[None] | None = None
+        self._checkpoints = Checkpoints("")
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -251,37 +237,70 @@ class RawReader:
             for pragma in (
                 "journal_mode=WAL",
                 "foreign_keys=ON",
-                "busy_timeout=5000",
+                # Never wait for the lock in the event loop's thread (see `_begin`).
+                "busy_timeout=0",
                 "synchronous=NORMAL",
                 "cache_size=-65536",
+                # Checkpoints run in a worker thread (`Checkpoints`), not in this one's COMMIT.
+                "wal_autocheckpoint=0",
             ):
-                conn.execute(f"PRAGMA {pragma}")
+                conn.execute(f"PRAGMA {pragma}").close()
             self._writer = conn
+            self._checkpoints = Checkpoints(path)
         return self._writer
+
+    async def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE: at once when no other process holds the write lock (this process's
+        writers queue on the database's asyncio lock first), else in a worker thread that waits
+        for it, so the event loop never blocks on another process."""
+        if self._waiting is not None:
+            # A caller was cancelled while its BEGIN waited; the thread may have begun since.
+            await asyncio.wait({self._waiting})
+            self._waiting = None
+            _rollback(conn)
+        try:
+            conn.execute("BEGIN IMMEDIATE").close()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc):
+                raise
+        self._waiting = asyncio.ensure_future(asyncio.to_thread(_begin_waiting, conn))
+        # Shielded: a cancelled caller leaves the thread to finish; the next `_begin` waits.
+        await asyncio.shield(self._waiting)
+        self._waiting = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[RawTransaction]:
         """A write transaction through the driver; the caller holds the database's write lock.
 
-        On SQLite the statements run in a worker thread (the sqlite3 module lets go of the GIL
-        while SQLite works), so the event loop serves requests meanwhile; a batch is a handful of
-        hand-offs however many requests it carries (see `RawTransaction`). A COMMIT that fails
-        (a busy database) is rolled back like the rest.
+        On SQLite the statements run in the event loop's own thread: a group commit's batch is a
+        few hundred microseconds of SQLite work, far less than handing it to a worker thread
+        and back (each hand-off waited about 4 ms for the busy loop and the GIL, and the batch
+        held the write lock all the while). Nothing in it can block: BEGIN waits for another
+        process in a thread (`_begin`), a write-ahead-log COMMIT does not wait for readers, and
+        checkpoints (copying the log into the database, with an fsync) run in a worker thread
+        after the commit (`Checkpoints`). A failing statement or COMMIT rolls the whole
+        transaction back.
         """
         if self.is_sqlite:
             conn = self._sqlite_writer()
-            tx = RawTransaction(self, conn, begin="BEGIN IMMEDIATE")
+            await self._begin(conn)
             try:
-                yield tx
-                await tx._send(None, "COMMIT")
+                yield RawTransaction(self, conn)
+                conn.execute("COMMIT").close()
             except BaseException:
-                await asyncio.to_thread(_rollback, conn)
+                _rollback(conn)
                 raise
+            self._checkpoints.after_commit()
             return
         async with self._postgres().connection() as pg, pg.transaction():
             yield RawTransaction(self, pg)
 
     async def close(self) -> None:
+        if self._waiting is not None:
+            await asyncio.wait({self._waiting})
+            self._waiting = None
+        await self._checkpoints.close()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -291,6 +310,53 @@ class RawReader:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+
+class Checkpoints:
+    """Copies the write-ahead log back into the database file from a worker thread.
+
+    SQLite does this itself at the end of a COMMIT once the log holds 1,000 pages, which would
+    stall the event loop for the copy and its fsync. The driver's writer turns that off, and
+    after a commit this starts a passive checkpoint (it never waits for readers or writers) in a
+    worker thread, on a connection of its own, at most every `interval` seconds and one at a
+    time. Other connections (the ORM's, other processes') keep SQLite's own checkpoints.
+    """
+
+    interval = 1.0
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._conn: sqlite3.Connection | None = None
+        self._running: asyncio.Future[None] | None = None
+        self._last = float("-inf")
+
+    def after_commit(self) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval or (self._running and not self._running.done()):
+            return
+        self._last = now
+        if self._conn is None:
+            self._conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+            self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}").close()
+        self._running = asyncio.ensure_future(asyncio.to_thread(_checkpoint, self._conn))
+        self._running.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        if self._running is not None:
+            await asyncio.wait({self._running})
+            self._running = None
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _log_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        logger.warning("write-ahead log checkpoint failed: %s", done.exception())
 
 
 def parse_timestamp(value: Any) -> datetime | None:

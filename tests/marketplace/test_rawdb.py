@@ -1,5 +1,7 @@
 """The raw driver (`marketplace/rawdb.py`): a write transaction sees its own writes and a failing
-write undoes the whole transaction (on SQLite the writes are queued and sent with the COMMIT);
+write undoes the whole transaction; on SQLite it runs in the event loop's thread, yet waits for
+another process's write lock without blocking the loop (also when its caller gives up), and its
+commits reach the database file through checkpoints run off the loop;
 keyed reads answer each caller with its own row (on SQLite, concurrent callers share a
 statement run off the event loop);
 PostgreSQL's connections (`Connections`) are first come, first served, reused, never more than
@@ -24,6 +26,10 @@ from marketplace.settings import Settings
 postgresql_only = pytest.mark.skipif(
     not (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
     reason="PostgreSQL's connections: the second CI pass",
+)
+sqlite_only = pytest.mark.skipif(
+    (os.environ.get("DATABASE_URL") or "").startswith("postgresql"),
+    reason="SQLite's write lock and write-ahead log: the first CI pass",
 )
 
 
@@ -59,6 +65,109 @@ async def test_a_transaction_sees_its_own_writes_and_a_failing_write_undoes_them
     finally:
         async with reader.transaction() as tx:
             await tx.executemany("DROP TABLE rawdb_probe", [()])
+
+
+def _path(reader: RawReader) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(reader.url).database or ""
+
+
+@pytest.fixture
+async def probe_table(reader: RawReader) -> AsyncIterator[None]:
+    async with reader.transaction() as tx:
+        await tx.executemany("CREATE TABLE rawdb_probe (k integer PRIMARY KEY, v text)", [()])
+    yield
+    async with reader.transaction() as tx:
+        await tx.executemany("DROP TABLE rawdb_probe", [()])
+
+
+@sqlite_only
+async def test_a_transaction_waits_for_another_process_without_blocking_the_loop(
+    reader: RawReader, probe_table: None
+) -> None:
+    other = sqlite3.connect(_path(reader), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with reader.transaction() as tx:
+            await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(1,)])
+
+    beat = asyncio.create_task(ticker())
+    try:
+        writing = asyncio.create_task(write())
+        await asyncio.sleep(0.3)
+        assert not writing.done()  # waiting for the lock...
+        assert ticks >= 10  # ...while the event loop carries on
+        other.execute("ROLLBACK")
+        await asyncio.wait_for(writing, 5)
+    finally:
+        beat.cancel()
+        other.close()
+    assert await reader.fetchall("SELECT k FROM rawdb_probe", ()) == [(1,)]
+
+
+@sqlite_only
+async def test_a_caller_cancelled_while_waiting_for_the_lock_leaves_nothing_open(
+    reader: RawReader, probe_table: None
+) -> None:
+    other = sqlite3.connect(_path(reader), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+
+    async def write(k: int) -> None:
+        async with reader.transaction() as tx:
+            await tx.executemany("INSERT INTO rawdb_probe (k) VALUES (?)", [(k,)])
+
+    try:
+        given_up = asyncio.create_task(write(1))
+        await asyncio.sleep(0.1)
+        given_up.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await given_up
+        # Its BEGIN is still waiting in a worker thread; when the lock comes free it may begin
+        # a transaction there. The next caller waits for that and starts afresh.
+        other.execute("ROLLBACK")
+        await asyncio.wait_for(write(2), 5)
+    finally:
+        other.close()
+    assert await reader.fetchall("SELECT k FROM rawdb_probe", ()) == [(2,)]
+    assert reader._writer is not None and not reader._writer.in_transaction
+
+
+@sqlite_only
+async def test_commits_reach_the_database_file_through_checkpoints_off_the_loop(
+    reader: RawReader, probe_table: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def in_database_file() -> int:
+        # `immutable=1` reads the database file alone, not the write-ahead log.
+        conn = sqlite3.connect(f"file:{_path(reader)}?immutable=1", uri=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM rawdb_probe").fetchone()[0])
+        finally:
+            conn.close()
+
+    monkeypatch.setattr(rawdb.Checkpoints, "interval", 3600.0)
+    async with reader.transaction() as tx:  # the checkpoint after this one is due at once...
+        await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", [(0, "x")])
+    assert reader._checkpoints._running is not None
+    await reader._checkpoints._running
+    rows = [(k, "x" * 500) for k in range(1, 3001)]  # about 400 pages: SQLite would not fold
+    async with reader.transaction() as tx:  # ...the next one is not: the log keeps the rows
+        await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", rows)
+    assert in_database_file() <= 1
+    monkeypatch.setattr(rawdb.Checkpoints, "interval", 0.0)
+    async with reader.transaction() as tx:
+        await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", [(5000, "y")])
+    assert reader._checkpoints._running is not None
+    await reader._checkpoints._running
+    assert in_database_file() == 3002
 
 
 async def _backend(reader: RawReader) -> int:
