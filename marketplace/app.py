@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +29,11 @@ from marketplace.guidelines.views import router as guidelines_router
 from marketplace.openapi import build_openapi
 from marketplace.organisations.views import router as organisations_router
 from marketplace.platform import Platform
-from marketplace.problems import domain_error_handler, http_exception_handler
+from marketplace.problems import (
+    client_disconnect_handler,
+    domain_error_handler,
+    http_exception_handler,
+)
 from marketplace.ratelimit import RateLimitMiddleware
 from marketplace.releases.views import router as services_router
 from marketplace.releases.views import schema_router
@@ -152,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={
             HTTPException: http_exception_handler,
             errors.DomainError: domain_error_handler,
+            ClientDisconnect: client_disconnect_handler,
         },
         lifespan=lifespan,
     )

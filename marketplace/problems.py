@@ -159,5 +159,19 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
     return from_domain_error(exc)
 
 
+# nginx's "client closed request": the client went away before its request was read in full.
+# Nothing reaches it; the status exists for the metrics and the access log.
+CLIENT_CLOSED_REQUEST = 499
+
+
+def client_gone() -> Response:
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def client_disconnect_handler(request: Request, exc: Exception) -> Response:
+    """A client that hung up mid-request (Starlette's `ClientDisconnect`) is not a server error."""
+    return client_gone()
+
+
 def internal_error() -> Response:
     return problem_response(500, detail="Something went wrong on our side; it has been logged.")

@@ -22,7 +22,7 @@ from prometheus_client import Counter, Histogram
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -30,7 +30,7 @@ from marketplace import errors
 from marketplace.accounts.models import TokenScope
 from marketplace.auth import Principal, bearer_token, cached_authenticate, hash_token
 from marketplace.db import discard_after_commit, run_after_commit, utcnow
-from marketplace.problems import from_domain_error, internal_error
+from marketplace.problems import client_gone, from_domain_error, internal_error
 
 if typing.TYPE_CHECKING:
     from marketplace.platform import Platform
@@ -502,6 +502,8 @@ def endpoint(op: Operation) -> Callable[[Request], Awaitable[Response]]:
         started = time.perf_counter()
         try:
             response = await runner(request)
+        except ClientDisconnect:
+            response = client_gone()
         except Exception:
             logger.exception("unhandled error in %s %s", op.method, route_label)
             response = internal_error()

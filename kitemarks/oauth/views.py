@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from authlib.oauth2 import OAuth2Error
 from pydantic_core import to_json
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -39,6 +39,7 @@ from marketplace.auth import Principal, bearer_token, cached_authenticate
 from marketplace.db import run_after_commit, utcnow
 from marketplace.organisations.models import Organisation
 from marketplace.platform import Platform
+from marketplace.problems import client_gone
 from marketplace.releases.models import Release, Service
 from marketplace.routing import RouteMetrics
 
@@ -507,6 +508,8 @@ def _guarded(handler: Any, path: str) -> Any:
             )
         except MalformedForm as exc:
             return oauth_error(400, "invalid_request", str(exc))
+        except ClientDisconnect:
+            return client_gone()
         except errors.DomainError as exc:
             from marketplace.problems import from_domain_error
 

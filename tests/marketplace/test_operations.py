@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 from testkit import AppFactory, client_for
 
 from marketplace.app import all_operations
@@ -134,3 +136,51 @@ async def test_docs_page(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert "<script" not in r.text
     assert "/v1/services/{service_id}/releases" in r.text
+
+
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/v1/accounts", "application/json"),  # the API
+        ("/oauth/token", "application/x-www-form-urlencoded"),  # the OAuth endpoints
+        ("/register", "application/x-www-form-urlencoded"),  # a web form
+    ],
+)
+async def test_a_client_that_hangs_up_mid_request_is_not_a_server_error(
+    app: Starlette, path: str, content_type: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The body promised 100 bytes, 10 came, then the connection closed (load testers stopping
+    and impatient clients do this): no 500, no error logged; the metrics say 499."""
+    arrivals = [
+        {"type": "http.request", "body": b'{"email": ', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> dict[str, object]:
+        return arrivals.pop(0) if arrivals else {"type": "http.disconnect"}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", content_type.encode()), (b"content-length", b"100")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    with caplog.at_level(logging.WARNING):
+        await app(scope, receive, send)  # type: ignore[arg-type]
+    starts = [m for m in sent if m["type"] == "http.response.start"]
+    assert [m["status"] for m in starts] == [499]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
