@@ -1,4 +1,4 @@
-"""Hot paths through the database driver itself: no ORM, no greenlet, no thread hop.
+"""Hot paths through the database driver itself: no ORM, no greenlet.
 
 Measured on these machines, a point read through the async ORM costs more than the rest of a
 request; through the driver it costs a few tens of microseconds. On SQLite the read runs in the
@@ -188,7 +188,7 @@ class RawReader:
         self._pool: Connections | None = None
         self._statements: dict[str, str] = {}
         self._waiting: asyncio.Future[None] | None = None
-        self._checkpoints = Checkpoints("")
+        self._checkpoints: Checkpoints | None = None
 
     def _sqlite_connection(self) -> sqlite3.Connection:
         if self._sqlite is None:
@@ -291,7 +291,8 @@ class RawReader:
             except BaseException:
                 _rollback(conn)
                 raise
-            self._checkpoints.after_commit()
+            if self._checkpoints is not None:
+                self._checkpoints.after_commit()
             return
         async with self._postgres().connection() as pg, pg.transaction():
             yield RawTransaction(self, pg)
@@ -300,7 +301,9 @@ class RawReader:
         if self._waiting is not None:
             await asyncio.wait({self._waiting})
             self._waiting = None
-        await self._checkpoints.close()
+        if self._checkpoints is not None:
+            await self._checkpoints.close()
+            self._checkpoints = None
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -375,6 +378,9 @@ def parse_json(value: Any) -> Any:
     return json.loads(value)
 
 
+# In the worker thread, the cursor is closed there too: returned through `to_thread`, its last
+# reference could drop in another executor thread while the next statement runs, and sqlite3's
+# shared statement cache then fails with "bad parameter or other API misuse".
 def _read_batch(conn: sqlite3.Connection, sql: str, keys: str) -> list[tuple[Any, ...]]:
     cursor = conn.execute(sql, (keys,))
     rows = [tuple(r) for r in cursor.fetchall()]

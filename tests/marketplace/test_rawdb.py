@@ -156,8 +156,9 @@ async def test_commits_reach_the_database_file_through_checkpoints_off_the_loop(
     monkeypatch.setattr(rawdb.Checkpoints, "interval", 3600.0)
     async with reader.transaction() as tx:  # the checkpoint after this one is due at once...
         await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", [(0, "x")])
-    assert reader._checkpoints._running is not None
-    await reader._checkpoints._running
+    checkpoints = reader._checkpoints
+    assert checkpoints is not None and checkpoints._running is not None
+    await checkpoints._running
     rows = [(k, "x" * 500) for k in range(1, 3001)]  # about 400 pages: SQLite would not fold
     async with reader.transaction() as tx:  # ...the next one is not: the log keeps the rows
         await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", rows)
@@ -165,8 +166,8 @@ async def test_commits_reach_the_database_file_through_checkpoints_off_the_loop(
     monkeypatch.setattr(rawdb.Checkpoints, "interval", 0.0)
     async with reader.transaction() as tx:
         await tx.executemany("INSERT INTO rawdb_probe (k, v) VALUES (?, ?)", [(5000, "y")])
-    assert reader._checkpoints._running is not None
-    await reader._checkpoints._running
+    assert checkpoints._running is not None
+    await checkpoints._running
     assert in_database_file() == 3002
 
 
