@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from kitemarks.consents import expire_consents
 from kitemarks.grants import expire_kitemarks
+from kitemarks.oauth.retention import purge_spent_credentials
+from marketplace.db import utcnow
 from marketplace.jobs import JobRegistry
 
 if TYPE_CHECKING:
@@ -25,3 +27,11 @@ async def expire_grants_and_consents(ctx: dict[str, Any]) -> dict[str, int]:
     async with platform.db.transaction() as session:
         consents = await expire_consents(session)
     return {"kitemarks_expired": expired, "kitemarks_warned": warned, "consents_expired": consents}
+
+
+@kitemark_jobs.every(timedelta(hours=1))
+async def purge_spent_oauth_credentials(ctx: dict[str, Any]) -> dict[str, int]:
+    """Idempotent: deletes token families and codes spent for `GOVSTORE_OAUTH_RETENTION_DAYS`."""
+    platform: Platform = ctx["platform"]
+    cutoff = utcnow() - timedelta(days=platform.settings.oauth_retention_days)
+    return await purge_spent_credentials(platform.db, cutoff)

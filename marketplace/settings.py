@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     consent_max_days: int = Field(default=365, ge=1, le=3650)
     # Providers hear (webhook kitemark.expiring) this many days before a kitemark expires.
     kitemark_expiry_warning_days: int = Field(default=30, ge=1)
+    oauth_retention_days: int = Field(default=30, ge=1, le=3650)
     # Complaints: this many open complaints about a service within the window (days) send its
     # live release back to human review.
     complaint_review_threshold: int = Field(default=5, ge=1)
