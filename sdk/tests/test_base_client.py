@@ -11,6 +11,7 @@ import pytest
 
 import govstore
 from govstore._base_client import RetryPolicy
+from govstore._request import RequestSpec, parse_nothing
 
 from .support import BASE_URL, MockServer, problem
 
@@ -389,3 +390,62 @@ async def test_an_asgi_app_can_be_called_in_process() -> None:
 
     assert account.id == "acc_1"
     assert seen[0]["path"] == "/v1/account"
+
+
+# Conditional requests
+
+
+def _tagged(body: dict[str, Any], etag: str, **headers: str) -> httpx.Response:
+    return httpx.Response(200, json=body, headers={"ETag": etag, **headers})
+
+
+def test_a_read_with_an_etag_is_revalidated_and_a_304_answered_from_memory() -> None:
+    renamed = {**ACCOUNT, "display_name": "B"}
+    server = MockServer(
+        _tagged(ACCOUNT, '"v1"'),
+        httpx.Response(304, headers={"ETag": '"v1"'}),
+        _tagged(renamed, '"v2"'),
+        httpx.Response(304, headers={"ETag": '"v2"'}),
+    )
+    with client_for(server) as client:
+        first = client.account.get()
+        assert "If-None-Match" not in server.last.headers
+        assert client.account.get() == first  # the server sent no body
+        assert client.revalidation.hits == 1
+        assert server.last.headers["If-None-Match"] == '"v1"'
+        assert client.account.get().display_name == "B"  # changed: the new answer is kept
+        assert client.account.get().display_name == "B"
+        assert server.last.headers["If-None-Match"] == '"v2"'
+
+
+def test_answers_are_kept_per_credentials_and_never_when_the_server_says_no_store() -> None:
+    server = MockServer(
+        _tagged(ACCOUNT, '"v1"', **{"Cache-Control": "no-store"}),
+        _tagged(ACCOUNT, '"v1"'),
+        _tagged(ACCOUNT, '"v1"'),
+    )
+    with client_for(server, token="gst_one") as client:
+        client.account.get()
+        client.account.get()
+        assert "If-None-Match" not in server.last.headers  # no-store: nothing was kept
+        client.token = "gst_two"
+        client.account.get()
+        assert "If-None-Match" not in server.last.headers  # another caller's answer
+
+
+def test_only_so_many_answers_are_kept() -> None:
+    server = MockServer(*[_tagged(ACCOUNT, f'"v{n}"') for n in range(4)])
+    with client_for(server) as client:
+        client.revalidation.capacity = 2
+        for prefix in ("/a", "/b", "/c"):
+            client.execute(RequestSpec("GET", prefix, parse_nothing))
+        client.execute(RequestSpec("GET", "/a", parse_nothing))
+        assert "If-None-Match" not in server.last.headers  # the oldest went first
+
+
+async def test_the_async_client_revalidates_too() -> None:
+    server = MockServer(_tagged(ACCOUNT, '"v1"'), httpx.Response(304))
+    async with async_client_for(server) as client:
+        first = await client.account.get()
+        assert await client.account.get() == first
+        assert server.last.headers["If-None-Match"] == '"v1"'

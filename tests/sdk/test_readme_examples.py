@@ -60,6 +60,7 @@ EXAMPLES = {
     "def check_log(": "test_transparency_checks",
     "def check_my_entries(": "test_a_citizen_through_oauth_introspection_and_records",
     "httpx.MockTransport(fake_server)": "test_mock_transport",
+    "client.revalidation.hits": "test_conditional_reads",
 }
 
 
@@ -288,6 +289,15 @@ def test_catalogue_search(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "health services: kestrel-medicines" in out
     assert "active consents" in out
+
+
+def test_conditional_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    # Against the real server: its ETag and 304 come back as the same listings.
+    run_example("client.revalidation.hits")
+
+    out = capsys.readouterr().out
+    hits = int(out.rsplit("answered from memory:", 1)[1])
+    assert hits >= 1
 
 
 def test_a_citizen_through_oauth_introspection_and_records(

@@ -12,6 +12,7 @@ import os
 import random
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -44,6 +45,75 @@ USER_AGENT = f"govstore-python/{__version__}"
 sleep = time.sleep
 async_sleep = asyncio.sleep
 monotonic = time.monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """An answer kept for revalidation: its ETag, body and media type."""
+
+    etag: str
+    content: bytes
+    content_type: str
+
+
+class Revalidation:
+    """Conditional GETs (RFC 9110 §13.1.2): the catalogue's answers carry an `ETag`; the client
+    keeps the last `capacity` such answers (each at most `max_bytes`) and asks again with
+    `If-None-Match`. A `304 Not Modified` is then answered from memory: the server sends no body
+    and the caller gets the same result as before. Answers are kept per URL and credentials,
+    and never when the server says `no-store`."""
+
+    def __init__(self, capacity: int = 128, max_bytes: int = 1_048_576) -> None:
+        self.capacity = capacity
+        self.max_bytes = max_bytes
+        self._answers: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+        self.hits = 0  # answers given from memory after a 304
+
+    @staticmethod
+    def _key(request: httpx.Request) -> tuple[str, str] | None:
+        if request.method != "GET":
+            return None
+        return str(request.url), request.headers.get("Authorization", "")
+
+    def prepare(self, request: httpx.Request) -> Remembered | None:
+        """Add `If-None-Match` when an answer to this request is remembered; returns it."""
+        key = self._key(request)
+        remembered = self._answers.get(key) if key is not None else None
+        if remembered is not None:
+            request.headers["If-None-Match"] = remembered.etag
+        return remembered
+
+    def settle(
+        self, request: httpx.Request, response: httpx.Response, remembered: Remembered | None
+    ) -> httpx.Response:
+        """The answer to give the caller: the remembered one for a 304; remember a new one."""
+        key = self._key(request)
+        if key is None:
+            return response
+        if response.status_code == 304 and remembered is not None:
+            self.hits += 1
+            self._answers[key] = remembered
+            self._answers.move_to_end(key)
+            return httpx.Response(
+                200,
+                headers={"Content-Type": remembered.content_type, "ETag": remembered.etag},
+                content=remembered.content,
+                request=request,
+            )
+        etag = response.headers.get("ETag")
+        keep = (
+            response.status_code == 200
+            and etag
+            and "no-store" not in response.headers.get("Cache-Control", "")
+            and len(response.content) <= self.max_bytes
+        )
+        if keep and etag:
+            content_type = response.headers.get("Content-Type", "application/json")
+            self._answers[key] = Remembered(etag, response.content, content_type)
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.capacity:
+                self._answers.popitem(last=False)
+        return response
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +182,7 @@ class BaseClient:
         if max_retries < 0:
             raise ValueError("max_retries cannot be negative")
         self.retry_policy = RetryPolicy(max_retries=max_retries)
+        self.revalidation = Revalidation()
 
     def _headers(self, spec: RequestSpec[Any]) -> dict[str, str]:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
@@ -178,10 +249,11 @@ class SyncAPIClient(BaseClient):
     def execute(self, spec: RequestSpec[T]) -> T:
         """Send one API call, retrying as the retry policy allows, and parse the answer."""
         request = self._build_request(self._http, spec)
+        remembered = self.revalidation.prepare(request)
         attempt = 0
         while True:
             try:
-                response = self._http.send(request)
+                response = self.revalidation.settle(request, self._http.send(request), remembered)
             except httpx.TransportError as error:
                 delay = self.retry_policy.delay_after_error(
                     attempt, error, replay_safe=spec.replay_safe
@@ -256,10 +328,13 @@ class AsyncAPIClient(BaseClient):
     async def execute(self, spec: RequestSpec[T]) -> T:
         """Send one API call, retrying as the retry policy allows, and parse the answer."""
         request = self._build_request(self._http, spec)
+        remembered = self.revalidation.prepare(request)
         attempt = 0
         while True:
             try:
-                response = await self._http.send(request)
+                response = self.revalidation.settle(
+                    request, await self._http.send(request), remembered
+                )
             except httpx.TransportError as error:
                 delay = self.retry_policy.delay_after_error(
                     attempt, error, replay_safe=spec.replay_safe
