@@ -22,7 +22,7 @@ from marketplace.db import utcnow
 from marketplace.events import record_event
 from marketplace.guidelines.models import KitemarkScheme, Scope
 from marketplace.ids import new_id
-from marketplace.organisations.services import membership_of
+from marketplace.organisations.services import refuse_own_organisation
 from marketplace.releases.approval import Approval, ApprovalHook
 from marketplace.releases.lifecycle import SERVING, ReleaseStatus, transition
 from marketplace.releases.lifecycle import Actor as ReleaseActor
@@ -281,8 +281,12 @@ async def _grant_for_staff(
         raise errors.NotFound(f"no such {noun}")
     service = await session.get(Service, grant.service_id)
     assert service is not None
-    if await membership_of(session, service.organisation_id, principal.account_id) is not None:
-        raise errors.Forbidden(f"you cannot act on a {noun} of your own organisation")
+    await refuse_own_organisation(
+        session,
+        service.organisation_id,
+        principal,
+        f"you cannot act on a {noun} of your own organisation",
+    )
     return grant, actor
 
 

@@ -18,7 +18,7 @@ from marketplace.events import record_event
 from marketplace.guidelines.models import Guideline, KitemarkScheme, Scope, Sensitivity, Severity
 from marketplace.ids import new_id
 from marketplace.organisations.models import Membership
-from marketplace.organisations.services import membership_of
+from marketplace.organisations.services import refuse_own_organisation
 from marketplace.releases.approval import Approval, ApprovalHook
 from marketplace.releases.lifecycle import Actor, ReleaseStatus, transition
 from marketplace.releases.models import Release, Service
@@ -55,8 +55,12 @@ async def _release_for_reviewer(
         raise errors.NotFound("no such release")
     service = await session.get(Service, release.service_id)
     assert service is not None
-    if await membership_of(session, service.organisation_id, principal.account_id) is not None:
-        raise errors.Forbidden("you cannot review a release of your own organisation")
+    await refuse_own_organisation(
+        session,
+        service.organisation_id,
+        principal,
+        "you cannot review a release of your own organisation",
+    )
     return release, service
 
 

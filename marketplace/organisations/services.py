@@ -30,6 +30,15 @@ async def membership_of(
     return result.first()
 
 
+async def refuse_own_organisation(
+    session: AsyncSession, organisation_id: str, principal: Principal, refusal: str
+) -> None:
+    """Reviewers and admins never act on their own organisation's services, releases or grants
+    (a conflict of interest): 403 with `refusal` when the caller is a member."""
+    if await membership_of(session, organisation_id, principal.account_id) is not None:
+        raise errors.Forbidden(refusal)
+
+
 async def visible_organisation(
     session: AsyncSession, principal: Principal, organisation_id: str, *, owner: bool = False
 ) -> tuple[Organisation, Membership]:

@@ -15,7 +15,11 @@ from marketplace.events import AuditEvent, events_for, record_event
 from marketplace.guidelines.models import KitemarkScheme, Scope
 from marketplace.guidelines.services import current_version
 from marketplace.ids import new_id
-from marketplace.organisations.services import membership_of, visible_organisation
+from marketplace.organisations.services import (
+    membership_of,
+    refuse_own_organisation,
+    visible_organisation,
+)
 from marketplace.releases.lifecycle import IN_FLIGHT, Actor, ReleaseStatus, transition
 from marketplace.releases.manifest import manifest_references, validate_manifest
 from marketplace.releases.models import Release, Service
@@ -236,8 +240,12 @@ async def suspend_service(
     service = await session.get(Service, service_id)
     if service is None:
         raise errors.NotFound("no such service")
-    if await membership_of(session, service.organisation_id, principal.account_id) is not None:
-        raise errors.Forbidden("you cannot act on a service of your own organisation")
+    await refuse_own_organisation(
+        session,
+        service.organisation_id,
+        principal,
+        "you cannot act on a service of your own organisation",
+    )
     source = ReleaseStatus.PUBLISHED if action == "suspend" else ReleaseStatus.SUSPENDED
     release = (
         await session.exec(

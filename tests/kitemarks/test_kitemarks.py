@@ -147,6 +147,12 @@ async def test_a_reviewer_cannot_act_on_their_own_organisation(
         f"/v1/kitemarks/{grant['id']}/revoke", json={"reason": "self"}, headers=provider.headers
     )
     assert_problem(r, 403)
+    r = await client.post(
+        f"/v1/services/{svc.service_id}/suspend", json={"reason": "self"}, headers=provider.headers
+    )
+    assert_problem(r, 403)
+    [unchanged] = await kitemarks_of(client, svc.service_id)
+    assert unchanged["status"] == "active"
 
 
 async def test_a_newer_release_supersedes_without_a_gap(
