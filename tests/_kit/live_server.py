@@ -99,8 +99,10 @@ def running_server(
     *,
     demo: bool = False,
     own_database: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Serve GovStore until the block ends; with `demo`, the demo data is loaded first.
+    """Serve GovStore until the block ends; with `demo`, the demo data is loaded first;
+    `settings` are further `GOVSTORE_*` variables for its processes.
 
     The server uses the run's database and Redis when the environment names them, unless
     `own_database`: then a SQLite file in `data_dir` and in-process jobs (for tests that change
@@ -133,6 +135,7 @@ def running_server(
         "GOVSTORE_SECRET_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "GOVSTORE_ARGON2_MEMORY_KIB": "1024",
         "GOVSTORE_ARGON2_TIME_COST": "1",
+        **(settings or {}),
     }
     if database_url:
         env["DATABASE_URL"] = database_url

@@ -3,71 +3,30 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-
-from marketplace.settings import Settings
+from live_server import ADMIN_EMAIL, ADMIN_PASSWORD, running_server
 
 BIN = Path(sys.executable).parent
-ADMIN = ("fuzz-admin@govstore.example", "fuzzing-admin-2026")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture
-def server(settings: Settings, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "GOVSTORE_DATA_DIR": str(settings.data_dir),
-        "DATABASE_URL": settings.database_url or "",
-        "REDIS_URL": settings.redis_url or "",
-        "GOVSTORE_BASE_URL": f"http://127.0.0.1:{port}",
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    limits = {
         "GOVSTORE_RATE_LIMIT_PER_ADDRESS": "1000000",
         "GOVSTORE_RATE_LIMIT_PER_TOKEN": "1000000",
-        "GOVSTORE_ARGON2_MEMORY_KIB": "512",
-        "GOVSTORE_ARGON2_TIME_COST": "1",
         "GOVSTORE_LOG_LEVEL": "WARNING",
-        "GOVSTORE_BOOTSTRAP_ADMIN_EMAIL": ADMIN[0],
-        "GOVSTORE_BOOTSTRAP_ADMIN_PASSWORD": ADMIN[1],
     }
-    log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen(
-        [str(BIN / "marketplace"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError((tmp_path / "server.log").read_text())
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-        server_log = (tmp_path / "server.log").read_text()
-        assert "Traceback" not in server_log, server_log
+    with running_server(request, tmp_path, settings=limits) as live:
+        yield live.base_url
+    # The server's whole log (a worker's, with Redis, may log retried jobs).
+    served = "\n".join(log.read_text() for log in live.logs if log.name == "serve.log")
+    assert "Traceback" not in served, served[-20000:]
 
 
 def _token(url: str, email: str, password: str, role: str | None = None) -> str:
@@ -86,7 +45,7 @@ def _token(url: str, email: str, password: str, role: str | None = None) -> str:
 @pytest.mark.parametrize("who", ["admin", "provider"])
 def test_schemathesis_finds_nothing(server: str, who: str, tmp_path: Path) -> None:
     if who == "admin":
-        token = _token(server, *ADMIN)
+        token = _token(server, ADMIN_EMAIL, ADMIN_PASSWORD)
     else:
         token = _token(server, "fuzz-provider@test.example", "fuzzing-provider-2026", "provider")
         httpx.post(
