@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import secrets
@@ -14,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from marketplace import errors
 from marketplace.accounts.models import AccessToken, Account, Role, TokenKind, TokenScope
-from marketplace.cache import TTLCache
+from marketplace.cache import SingleFlight, TTLCache
 from marketplace.db import utcnow
 
 SESSION_TOKEN_PREFIX = "gss_"
@@ -81,33 +80,12 @@ async def cached_authenticate(
         return principal
     # One lookup per token at a time: when a busy client's entry expires, its concurrent
     # requests wait for the first one's read instead of each reading the same row.
-    pending = _verifying.get(digest)
-    if pending is not None:
-        try:
-            return await asyncio.shield(pending)
-        except _Abandoned:
-            return await authenticate(session, token)
-    future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
-    _verifying[digest] = future
-    try:
-        principal = await authenticate(session, token)
-    except BaseException as exc:
-        # A cancelled request (its client went away) does not cancel the ones waiting on it.
-        future.set_exception(_Abandoned() if isinstance(exc, asyncio.CancelledError) else exc)
-        future.exception()  # retrieved: nobody may be waiting for it
-        raise
-    finally:
-        del _verifying[digest]
-    future.set_result(principal)
+    principal = await _verifying.run(digest, lambda: authenticate(session, token))
     cache.set(digest, principal)
     return principal
 
 
-_verifying: dict[str, asyncio.Future[Principal]] = {}
-
-
-class _Abandoned(Exception):
-    """The request verifying a token was cancelled; whoever waited on it verifies for itself."""
+_verifying: SingleFlight[str, Principal] = SingleFlight()
 
 
 async def authenticate(session: AsyncSession, token: str) -> Principal:

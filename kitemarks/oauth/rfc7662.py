@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from kitemarks.oauth.access_log import AccessLogWriter
 from marketplace.auth import hash_token
+from marketplace.cache import SingleFlight
 from marketplace.db import Database, utcnow
 from marketplace.guidelines.models import DataApi, Scope
 from marketplace.rawdb import KeyedReads, parse_json, parse_timestamp
@@ -111,6 +112,10 @@ def _text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
+# A data API as cached: id, secret hash, data owner, enabled.
+ApiEntry = tuple[str, str | None, str, bool]
+
+
 @dataclass(frozen=True)
 class Caller:
     """An authenticated data API."""
@@ -129,8 +134,12 @@ class Introspector:
         self.db = db
         self.writer = writer
         self.issuer = issuer
-        self._apis: dict[str, tuple[float, tuple[str, str | None, str, bool] | None]] = {}
+        self._apis: dict[str, tuple[float, ApiEntry | None]] = {}
         self._scopes: tuple[float, dict[str, tuple[str, str]]] = (0.0, {})
+        self._api_loads: SingleFlight[str, tuple[float, ApiEntry | None]] = SingleFlight()
+        self._scope_loads: SingleFlight[str, tuple[float, dict[str, tuple[str, str]]]] = (
+            SingleFlight()
+        )
         # Token rows by access-token hash, as read at the epoch they carry.
         self._tokens: dict[str, TokenView] = {}
         self._purposes: dict[str, dict[str, str]] = {}
@@ -141,25 +150,10 @@ class Introspector:
 
     async def authenticate(self, client_id: str, secret: str) -> Caller | None:
         """A registered, enabled data API with that secret (compared in constant time)."""
-        now = time.monotonic()
         cached = self._apis.get(client_id)
-        if cached is None or now - cached[0] > CACHE_SECONDS:
-            table = _table(DataApi)
-            async with self.db.read_engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        sa.select(
-                            table.c.id,
-                            table.c.client_secret_hash,
-                            table.c.data_owner,
-                            table.c.disabled_at,
-                        ).where(table.c.client_id == client_id)
-                    )
-                ).first()
-            entry = (row[0], row[1], row[2], row[3] is None) if row else None
-            if len(self._apis) > 10_000:
-                self._apis.clear()
-            cached = self._apis[client_id] = (now, entry)
+        if cached is None or time.monotonic() - cached[0] > CACHE_SECONDS:
+            # One read for a busy data API's concurrent requests when its entry expires.
+            cached = await self._api_loads.run(client_id, lambda: self._load_api(client_id))
         entry = cached[1]
         # Compare even for an unknown id, so timing does not say which ids exist.
         expected = entry[1] if entry and entry[1] else "0" * 64
@@ -168,17 +162,43 @@ class Introspector:
             return None
         return Caller(entry[0], client_id, entry[2])
 
+    async def _load_api(self, client_id: str) -> tuple[float, ApiEntry | None]:
+        now = time.monotonic()
+        table = _table(DataApi)
+        async with self.db.read_engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        table.c.id,
+                        table.c.client_secret_hash,
+                        table.c.data_owner,
+                        table.c.disabled_at,
+                    ).where(table.c.client_id == client_id)
+                )
+            ).first()
+        entry = (row[0], row[1], row[2], row[3] is None) if row else None
+        if len(self._apis) > 10_000:
+            self._apis.clear()
+        cached = self._apis[client_id] = (now, entry)
+        return cached
+
     async def _scope_table(self, *, reload: bool = False) -> dict[str, tuple[str, str]]:
         loaded_at, scopes = self._scopes
         if reload or time.monotonic() - loaded_at > CACHE_SECONDS * 6:
-            table = _table(Scope)
-            async with self.db.read_engine.connect() as conn:
-                rows = (
-                    await conn.execute(sa.select(table.c.name, table.c.tier, table.c.data_owner))
-                ).all()
-            scopes = {str(r[0]): (str(r[1]), owner_key(str(r[2]))) for r in rows}
-            self._scopes = (time.monotonic(), scopes)
+            scopes = (await self._scope_loads.run("scopes", self._load_scopes))[1]
         return scopes
+
+    async def _load_scopes(self) -> tuple[float, dict[str, tuple[str, str]]]:
+        table = _table(Scope)
+        async with self.db.read_engine.connect() as conn:
+            rows = (
+                await conn.execute(sa.select(table.c.name, table.c.tier, table.c.data_owner))
+            ).all()
+        self._scopes = (
+            time.monotonic(),
+            {str(r[0]): (str(r[1]), owner_key(str(r[2]))) for r in rows},
+        )
+        return self._scopes
 
     def _purposes_of(self, row: TokenView) -> dict[str, str]:
         """Purpose per scope from the consent's data uses; a consent's purposes never change

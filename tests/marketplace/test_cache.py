@@ -133,4 +133,4 @@ async def test_concurrent_requests_with_one_token_verify_it_once(monkeypatch) ->
     results = await asyncio.gather(*others)
     assert all(p.account_id == "acc_1" for p in results)
     assert first.cancelled()
-    assert not auth._verifying
+    assert not auth._verifying._loading
