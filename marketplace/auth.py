@@ -78,11 +78,15 @@ async def cached_authenticate(
     principal = cache.get(digest)
     if principal is not None and (principal.expires_at is None or principal.expires_at > utcnow()):
         return principal
+
     # One lookup per token at a time: when a busy client's entry expires, its concurrent
     # requests wait for the first one's read instead of each reading the same row.
-    principal = await _verifying.run(digest, lambda: authenticate(session, token))
-    cache.set(digest, principal)
-    return principal
+    async def verify() -> Principal:
+        verified = await authenticate(session, token)
+        cache.set(digest, verified)
+        return verified
+
+    return await _verifying.run(digest, verify)
 
 
 _verifying: SingleFlight[str, Principal] = SingleFlight()

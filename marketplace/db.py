@@ -33,6 +33,12 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 metadata = SQLModel.metadata
 
 
+def table_of(model: Any) -> sa.Table:
+    """A SQLModel table class's core `Table`, for statements written with SQLAlchemy core."""
+    table: sa.Table = model.__table__
+    return table
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

@@ -21,18 +21,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from kitemarks.models import AuthorizationCode, OAuthToken
-from marketplace.db import Database
+from marketplace.db import Database, table_of
 
 BATCH = 2000
 
 
-def _table(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
-
-
 def _spent_families(cutoff: datetime) -> sa.Delete:
-    t = _table(OAuthToken)
+    t = table_of(OAuthToken)
     families = (
         sa.select(t.c.family_id)
         .group_by(t.c.family_id)
@@ -48,7 +43,7 @@ def _spent_families(cutoff: datetime) -> sa.Delete:
 
 
 def _spent_codes(cutoff: datetime) -> sa.Delete:
-    c, t = _table(AuthorizationCode), _table(OAuthToken)
+    c, t = table_of(AuthorizationCode), table_of(OAuthToken)
     family_alive = sa.exists().where(t.c.family_id == c.c.family_id)
     codes = (
         sa.select(c.c.code_hash)

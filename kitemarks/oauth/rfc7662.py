@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from kitemarks.oauth.access_log import AccessLogWriter
 from marketplace.auth import hash_token
 from marketplace.cache import SingleFlight
-from marketplace.db import Database, utcnow
+from marketplace.db import Database, table_of, utcnow
 from marketplace.guidelines.models import DataApi, Scope
 from marketplace.rawdb import KeyedReads, parse_json, parse_timestamp
 from marketplace.releases.lifecycle import SERVING_SQL
@@ -35,11 +35,6 @@ from marketplace.releases.lifecycle import SERVING_SQL
 CACHE_SECONDS = 5.0
 MAX_CACHED_TOKENS = 250_000
 INACTIVE: dict[str, Any] = {"active": False}
-
-
-def _table(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
 
 
 # One indexed read through the driver by the token's hash (`KeyedReads`: on SQLite, concurrent
@@ -164,7 +159,7 @@ class Introspector:
 
     async def _load_api(self, client_id: str) -> tuple[float, ApiEntry | None]:
         now = time.monotonic()
-        table = _table(DataApi)
+        table = table_of(DataApi)
         async with self.db.read_engine.connect() as conn:
             row = (
                 await conn.execute(
@@ -189,7 +184,7 @@ class Introspector:
         return scopes
 
     async def _load_scopes(self) -> tuple[float, dict[str, tuple[str, str]]]:
-        table = _table(Scope)
+        table = table_of(Scope)
         async with self.db.read_engine.connect() as conn:
             rows = (
                 await conn.execute(sa.select(table.c.name, table.c.tier, table.c.data_owner))

@@ -14,19 +14,14 @@ from testkit import Actor
 from kitemarks.models import AccessEvent, AuthorizationCode, Consent, OAuthToken
 from kitemarks.tasks import purge_spent_oauth_credentials
 from marketplace.auth import hash_token
-from marketplace.db import utcnow
+from marketplace.db import table_of, utcnow
 from marketplace.platform import Platform
 from tests.kitemarks.conftest import DataApi, Publish, consent_flow, exchange, introspect
 
 
-def _table(model: Any) -> sa.Table:
-    table: sa.Table = model.__table__
-    return table
-
-
 async def _age_token(platform: Platform, access: str, *, refresh_days: int = -40) -> None:
     """Move a token's expiries into the past (its refresh expiry by `refresh_days` from now)."""
-    t = _table(OAuthToken)
+    t = table_of(OAuthToken)
     now = utcnow()
     async with platform.db.transaction() as session:
         await session.exec(
@@ -43,7 +38,7 @@ async def _age_token(platform: Platform, access: str, *, refresh_days: int = -40
 
 
 async def _age_code(platform: Platform, code: str) -> None:
-    c = _table(AuthorizationCode)
+    c = table_of(AuthorizationCode)
     async with platform.db.transaction() as session:
         await session.exec(
             sa.update(c)
@@ -53,7 +48,7 @@ async def _age_code(platform: Platform, code: str) -> None:
 
 
 async def _count(platform: Platform, model: Any, *where: Any) -> int:
-    table = _table(model)
+    table = table_of(model)
     async with platform.db.session() as session:
         found = await session.exec(sa.select(sa.func.count()).select_from(table).where(*where))
         return int(found.one()[0])
@@ -106,7 +101,7 @@ async def test_spent_families_and_codes_go_live_ones_stay_and_replays_are_still_
         "tokens_deleted": 0,
         "codes_deleted": 0,
     }
-    t, c = _table(OAuthToken), _table(AuthorizationCode)
+    t, c = table_of(OAuthToken), table_of(AuthorizationCode)
     assert await _count(platform, OAuthToken) == tokens - 3
     gone = [hash_token(x["access_token"]) for x in (a1, a2)] + [hash_token(service_token)]
     assert await _count(platform, OAuthToken, t.c.access_hash.in_(gone)) == 0
